@@ -1,0 +1,127 @@
+"""The project's vocabulary as closed namespaces: a typo raises instead of minting an IRI.
+
+Each term here is declared in ``ontology/odr.ttl``; ``tests/test_ontology.py`` checks both ways.
+"""
+
+from __future__ import annotations
+
+from rdflib import URIRef
+from rdflib.namespace import DefinedNamespace, Namespace
+
+
+class ODR(DefinedNamespace):
+    """The odr-kg ontology, ``https://w3id.org/odr-kg/def/``."""
+
+    _NS = Namespace("https://w3id.org/odr-kg/def/")
+    _fail = True
+
+    # Classes
+    AdvanceRefund: URIRef
+    Agreement: URIRef
+    ArbitrationInstitution: URIRef
+    Arrangement: URIRef
+    Article: URIRef
+    Buyer: URIRef
+    Case: URIRef
+    Channel: URIRef
+    ClaimType: URIRef
+    Confidence: URIRef
+    ContractingEntity: URIRef
+    ContractingEntityRule: URIRef
+    Court: URIRef
+    DayCount: URIRef
+    Decision: URIRef
+    DecisionFamily: URIRef
+    EscalationStep: URIRef
+    Forum: URIRef
+    ForumChoice: URIRef
+    ForumClause: URIRef
+    Objection: URIRef
+    ObjectionRoute: URIRef
+    OnlineDisputeResolutionCentre: URIRef
+    Part: URIRef
+    Party: URIRef
+    PartyRole: URIRef
+    Place: URIRef
+    Platform: URIRef
+    ProcedureKind: URIRef
+    Provision: URIRef
+    Remedy: URIRef
+    RuleDocument: URIRef
+    RuleDocumentVersion: URIRef
+    Seller: URIRef
+    Service: URIRef
+    Source: URIRef
+    SourceVersion: URIRef
+    Stage: URIRef
+    TimeLimit: URIRef
+    TransactionContract: URIRef
+    Treaty: URIRef
+    TreatyApplication: URIRef
+    TriggerEvent: URIRef
+
+    # Properties
+    actor: URIRef
+    advanceRefund: URIRef
+    against: URIRef
+    againstRole: URIRef
+    amount: URIRef
+    amountPaid: URIRef
+    appliesBetween: URIRef
+    automatic: URIRef
+    buyer: URIRef
+    capBy: URIRef
+    channel: URIRef
+    claimType: URIRef
+    claimTypeCovered: URIRef
+    complainant: URIRef
+    confidence: URIRef
+    conflictsWith: URIRef
+    contractingEntity: URIRef
+    countedFrom: URIRef
+    dateSigned: URIRef
+    dayCount: URIRef
+    days: URIRef
+    decision: URIRef
+    exception: URIRef
+    exclusiveJurisdiction: URIRef
+    forum: URIRef
+    forumChoice: URIRef
+    forumClause: URIRef
+    forumFromContract: URIRef
+    governingLaw: URIRef
+    governs: URIRef
+    guaranteeAmount: URIRef
+    handledIn: URIRef
+    inVersion: URIRef
+    legalBasis: URIRef
+    memberLocation: URIRef
+    minDays: URIRef
+    nextStage: URIRef
+    notHandledIn: URIRef
+    notStated: URIRef
+    objection: URIRef
+    offersAdvanceRefund: URIRef
+    onDay: URIRef
+    openedOn: URIRef
+    operates: URIRef
+    place: URIRef
+    procedureKind: URIRef
+    qualifiedInstitution: URIRef
+    receivedOn: URIRef
+    remedy: URIRef
+    reservation: URIRef
+    respondent: URIRef
+    retrievedOn: URIRef
+    roleOf: URIRef
+    route: URIRef
+    seller: URIRef
+    since: URIRef
+    sourceNote: URIRef
+    stage: URIRef
+    stageOrder: URIRef
+    supplements: URIRef
+    transaction: URIRef
+    treaty: URIRef
+    wording: URIRef
+

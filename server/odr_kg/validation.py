@@ -1,0 +1,256 @@
+"""Validating case graphs against the SHACL shapes, with pySHACL.
+
+A case graph describes one dispute. It is parsed by pyoxigraph, which reads nothing but the
+bytes it is given: no remote JSON-LD context, no ``file:`` reference, no network. It is then
+validated together with the ontology and the knowledge graph, so that the shapes can check
+classes through ``rdfs:subClassOf`` and read the data-driven rules (which articles ground which
+remedy, which channel offers an advance refund, which forum a route goes to) from the graph.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+import rdflib
+from rdflib.namespace import RDF, SH
+
+from odr_kg import resources
+from odr_kg.store import KnowledgeStore
+
+CASE_FORMATS: dict[str, ox.RdfFormat] = {
+    ".ttl": ox.RdfFormat.TURTLE,
+    ".nt": ox.RdfFormat.N_TRIPLES,
+    ".jsonld": ox.RdfFormat.JSON_LD,
+    ".json": ox.RdfFormat.JSON_LD,
+}
+CASE_MEDIA_TYPES: dict[str, ox.RdfFormat] = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+}
+
+# The graphs a case is validated with: the shapes read classes and rules from both.
+CONTEXT_GRAPHS = ("ontology", "kg")
+CASE_SHAPES = "case-shapes.ttl"
+KG_SHAPES = "kg-shapes.ttl"
+
+
+class UnreadableCaseError(ValueError):
+    """A case graph that cannot be read: a syntax error (with its line) or an unknown format."""
+
+    def __init__(self, source: str, message: str, line: int | None = None) -> None:
+        where = f"{source}:{line}" if line is not None else source
+        super().__init__(f"{where}: {message}")
+        self.source = source
+        self.message = message
+        self.line = line
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """One SHACL validation result, with its message in each language the shape gives."""
+
+    focus_node: str
+    source_shape: str
+    severity: str
+    path: str | None
+    value: str | None
+    messages: dict[str, str]
+
+    def message(self, lang: str = "en") -> str:
+        return self.messages.get(lang) or self.messages.get("en") or next(
+            iter(self.messages.values()), ""
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "focusNode": self.focus_node,
+            "sourceShape": self.source_shape,
+            "severity": self.severity,
+            "resultPath": self.path,
+            "value": self.value,
+            "message": self.messages,
+        }
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The outcome of validating one case graph; ``graph`` is pySHACL's report as RDF."""
+
+    source: str
+    conforms: bool
+    results: list[ValidationResult] = field(default_factory=list)
+    graph: rdflib.Graph = field(default_factory=rdflib.Graph, repr=False, compare=False)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "conforms": self.conforms,
+            "results": [result.to_json() for result in self.results],
+        }
+
+    def text(self, lang: str = "en") -> str:
+        """A readable report: one line for the verdict, one per result."""
+        if self.conforms:
+            return f"{self.source}: conforms"
+        count = len(self.results)
+        lines = [f"{self.source}: does not conform ({count} result{'s' * (count != 1)})"]
+        for result in self.results:
+            severity = result.severity.rsplit("#", 1)[-1]
+            shape = result.source_shape.rsplit("/", 1)[-1]
+            path = f" {result.path}" if result.path else ""
+            value = f" = {result.value}" if result.value is not None else ""
+            lines.append(f"  {severity} [{shape}] <{result.focus_node}>{path}{value}")
+            lines.append(f"    {result.message(lang)}")
+        return "\n".join(lines)
+
+
+def case_format_for(name: str) -> ox.RdfFormat:
+    """The RDF format of a case file, by its extension."""
+    suffix = Path(name).suffix.lower()
+    try:
+        return CASE_FORMATS[suffix]
+    except KeyError:
+        known = ", ".join(CASE_FORMATS)
+        raise UnreadableCaseError(
+            name, f"unknown case graph format {suffix or '(no extension)'!r}; use {known}"
+        ) from None
+
+
+def parse_case(data: bytes | str, rdf_format: ox.RdfFormat, source: str) -> rdflib.Graph:
+    """Parse a case graph from ``data`` alone; raise :class:`UnreadableCaseError` with the
+    parser's message and line."""
+    try:
+        quads = list(ox.parse(data, rdf_format, rename_blank_nodes=True))
+    except SyntaxError as error:
+        raise UnreadableCaseError(source, error.msg, error.lineno) from error
+    except ValueError as error:  # e.g. bytes that are not UTF-8
+        raise UnreadableCaseError(source, str(error)) from error
+    graph = rdflib.Graph()
+    for quad in quads:
+        graph.add((_to_rdflib(quad.subject), _to_rdflib(quad.predicate), _to_rdflib(quad.object)))
+    return graph
+
+
+def read_case_file(path: str | Path) -> rdflib.Graph:
+    """Read a case graph file (Turtle, N-Triples or JSON-LD, by extension)."""
+    path = Path(path)
+    rdf_format = case_format_for(path.name)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UnreadableCaseError(str(path), error.strerror or str(error)) from error
+    return parse_case(data, rdf_format, str(path))
+
+
+class ShapesValidator:
+    """Validates data graphs with one shapes file, against the ontology and knowledge graph.
+
+    The shapes and the context graph are converted to rdflib once; each validation copies the
+    context into a fresh data graph, so no case sees another's triples.
+    """
+
+    def __init__(self, shapes: rdflib.Graph, context: rdflib.Graph) -> None:
+        self.shapes = shapes
+        self.context = context
+
+    @classmethod
+    def for_cases(cls, store: KnowledgeStore) -> ShapesValidator:
+        """The validator of case graphs (``ontology/case-shapes.ttl``)."""
+        return cls(_shapes_graph(CASE_SHAPES, store.base), _context_graph(store))
+
+    @classmethod
+    def for_knowledge_graph(cls, store: KnowledgeStore) -> ShapesValidator:
+        """The validator of the knowledge graph itself (``ontology/kg-shapes.ttl``)."""
+        return cls(_shapes_graph(KG_SHAPES, store.base), _context_graph(store))
+
+    def validate(
+        self, case: rdflib.Graph | None = None, source: str = "case"
+    ) -> ValidationReport:
+        """Validate ``case`` (or, with none, the context alone: the knowledge graph)."""
+        # pySHACL is imported here: it takes a third of a second, which the CLI's other
+        # commands and the server's start-up need not pay.
+        import pyshacl
+
+        data = rdflib.Graph()
+        data += self.context
+        if case is not None:
+            data += case
+        conforms, report_graph, _ = pyshacl.validate(
+            data,
+            shacl_graph=self.shapes,
+            inference="none",
+            inplace=True,
+            allow_warnings=True,
+        )
+        return ValidationReport(
+            source=source,
+            conforms=bool(conforms),
+            results=_results_of(report_graph),
+            graph=report_graph,
+        )
+
+
+def _shapes_graph(file_name: str, base: str) -> rdflib.Graph:
+    (entry,) = [entry for entry in resources.shapes_files() if entry.name == file_name]
+    return rdflib.Graph().parse(data=resources.read_data_text(entry, base), format="turtle")
+
+
+def _context_graph(store: KnowledgeStore) -> rdflib.Graph:
+    context = rdflib.Graph()
+    context_iris = {store.graph_iri(name) for name in CONTEXT_GRAPHS}
+    for quad in store.quads():
+        if isinstance(quad.graph_name, ox.NamedNode) and quad.graph_name.value in context_iris:
+            context.add(
+                (_to_rdflib(quad.subject), _to_rdflib(quad.predicate), _to_rdflib(quad.object))
+            )
+    return context
+
+
+def _results_of(report: rdflib.Graph) -> list[ValidationResult]:
+    results = []
+    for node in report.subjects(RDF.type, SH.ValidationResult):
+        messages: dict[str, str] = {}
+        for message in report.objects(node, SH.resultMessage):
+            if isinstance(message, rdflib.Literal):
+                messages.setdefault(message.language or "en", str(message))
+        path = report.value(node, SH.resultPath)
+        value = report.value(node, SH.value)
+        results.append(
+            ValidationResult(
+                focus_node=str(report.value(node, SH.focusNode)),
+                source_shape=str(report.value(node, SH.sourceShape)),
+                severity=str(report.value(node, SH.resultSeverity)),
+                path=str(path) if isinstance(path, rdflib.URIRef) else None,
+                value=str(value) if value is not None else None,
+                messages=messages,
+            )
+        )
+    return sorted(results, key=lambda r: (r.focus_node, r.source_shape, r.value or ""))
+
+
+def _to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> rdflib.term.Node:
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(term.value)
+    if term.language:
+        return rdflib.Literal(term.value, lang=term.language)
+    return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
+
+
+def reports_json(reports: list[ValidationReport]) -> str:
+    """Several reports as one JSON document for scripts: a summary and each report."""
+    summary = {
+        "cases": len(reports),
+        "conforming": sum(report.conforms for report in reports),
+        "results": sum(len(report.results) for report in reports),
+    }
+    return json.dumps(
+        {"summary": summary, "reports": [report.to_json() for report in reports]},
+        ensure_ascii=False,
+        indent=2,
+    )
