@@ -124,4 +124,3 @@ class ODR(DefinedNamespace):
     transaction: URIRef
     treaty: URIRef
     wording: URIRef
-

@@ -61,8 +61,10 @@ class ValidationResult:
     messages: dict[str, str]
 
     def message(self, lang: str = "en") -> str:
-        return self.messages.get(lang) or self.messages.get("en") or next(
-            iter(self.messages.values()), ""
+        return (
+            self.messages.get(lang)
+            or self.messages.get("en")
+            or next(iter(self.messages.values()), "")
         )
 
     def to_json(self) -> dict[str, object]:
@@ -167,9 +169,7 @@ class ShapesValidator:
         """The validator of the knowledge graph itself (``ontology/kg-shapes.ttl``)."""
         return cls(_shapes_graph(KG_SHAPES, store.base), _context_graph(store))
 
-    def validate(
-        self, case: rdflib.Graph | None = None, source: str = "case"
-    ) -> ValidationReport:
+    def validate(self, case: rdflib.Graph | None = None, source: str = "case") -> ValidationReport:
         """Validate ``case`` (or, with none, the context alone: the knowledge graph)."""
         # pySHACL is imported here: it takes a third of a second, which the CLI's other
         # commands and the server's start-up need not pay.
@@ -189,7 +189,7 @@ class ShapesValidator:
         return ValidationReport(
             source=source,
             conforms=bool(conforms),
-            results=_results_of(report_graph),
+            results=_results_of(report_graph, self.shapes),
             graph=report_graph,
         )
 
@@ -210,10 +210,21 @@ def _context_graph(store: KnowledgeStore) -> rdflib.Graph:
     return context
 
 
-def _results_of(report: rdflib.Graph) -> list[ValidationResult]:
+def _results_of(report: rdflib.Graph, shapes: rdflib.Graph) -> list[ValidationResult]:
     results = []
     for node in report.subjects(RDF.type, SH.ValidationResult):
+        # pySHACL drops the language tags of a SPARQL constraint's messages, so the messages
+        # are read from the shape (or its SPARQL constraint) with their tags intact.
         messages: dict[str, str] = {}
+        for origin in (
+            report.value(node, SH.sourceConstraint),
+            report.value(node, SH.sourceShape),
+        ):
+            for message in shapes.objects(origin, SH.message) if origin is not None else ():
+                if isinstance(message, rdflib.Literal):
+                    messages.setdefault(message.language or "en", str(message))
+            if messages:
+                break
         for message in report.objects(node, SH.resultMessage):
             if isinstance(message, rdflib.Literal):
                 messages.setdefault(message.language or "en", str(message))

@@ -1,0 +1,1 @@
+"""odr-kg: a legal knowledge graph of how disputes on Alibaba.com are resolved."""

@@ -1,0 +1,31 @@
+"""The web application, built flaskr-style by :func:`create_app`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from odr_kg.resources import DEFAULT_BASE
+from odr_kg.web import home
+from odr_kg.web.extension import get_store, init_app
+
+__all__ = ["create_app", "get_store", "init_app"]
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application.
+
+    Configuration, later sources winning: the defaults, ``ODR_KG_*`` environment variables
+    (``ODR_KG_BASE``), then ``test_config``.
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(BASE=DEFAULT_BASE)
+    app.config.from_prefixed_env("ODR_KG")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    init_app(app)
+    app.register_blueprint(home.bp)
+    return app

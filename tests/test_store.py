@@ -1,0 +1,216 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from odr_kg.resources import DEFAULT_BASE
+from odr_kg.store import (
+    EXPORT_FORMATS,
+    GRAPH_FORMATS,
+    GRAPH_NAMES,
+    RESULTS_FORMATS,
+    DataSyntaxError,
+    InvalidBaseError,
+    KnowledgeStore,
+    QuerySyntaxError,
+    UnsupportedFormatError,
+    compact_iri,
+    serialize_results,
+    used_prefixes,
+)
+
+OTHER_BASE = "https://example.org/odr/"
+
+
+def iris_of(quad: ox.Quad) -> list[str]:
+    terms = [quad.subject, quad.predicate, quad.object, quad.graph_name]
+    iris = [term.value for term in terms if isinstance(term, ox.NamedNode)]
+    if isinstance(quad.object, ox.Literal):
+        iris.append(quad.object.datatype.value)
+    return iris
+
+
+def test_the_three_named_graphs_exist_and_are_not_empty(store: KnowledgeStore) -> None:
+    sizes = store.graph_sizes()
+    assert set(sizes) == {store.graph_iri(name) for name in GRAPH_NAMES}
+    assert all(size > 0 for size in sizes.values()), sizes
+    assert sum(sizes.values()) == len(store)
+
+
+def test_graph_iris_sit_under_the_base(store: KnowledgeStore) -> None:
+    assert store.graph_iri("kg") == f"{DEFAULT_BASE}graph/kg"
+
+
+def test_default_graph_is_the_union_of_the_named_graphs(store: KnowledgeStore) -> None:
+    in_default_graph = {
+        (row["s"], row["p"], row["o"]) for row in store.query("SELECT * { ?s ?p ?o }")
+    }
+    in_named_graphs = {
+        (row["s"], row["p"], row["o"]) for row in store.query("SELECT * { GRAPH ?g { ?s ?p ?o } }")
+    }
+    assert in_default_graph == in_named_graphs
+    assert len(in_default_graph) == len(store.union_triples())
+
+
+@pytest.mark.parametrize("name", GRAPH_NAMES)
+def test_a_graph_clause_reaches_one_part(store: KnowledgeStore, name: str) -> None:
+    assert store.query(f"ASK {{ GRAPH <{store.graph_iri(name)}> {{ ?s ?p ?o }} }}")
+
+
+def test_a_different_base_rewrites_every_iri(store: KnowledgeStore) -> None:
+    rebased = KnowledgeStore.load(OTHER_BASE)
+    assert len(rebased) == len(store)
+    iris = [iri for quad in rebased.quads() for iri in iris_of(quad)]
+    assert not [iri for iri in iris if iri.startswith(DEFAULT_BASE)]
+    assert any(iri.startswith(OTHER_BASE) for iri in iris)
+    assert set(rebased.graph_sizes()) == {f"{OTHER_BASE}graph/{name}" for name in GRAPH_NAMES}
+
+
+@pytest.mark.parametrize("base", ["https://example.org/odr", "not an iri/", ""])
+def test_an_invalid_base_is_refused(base: str) -> None:
+    with pytest.raises(InvalidBaseError):
+        KnowledgeStore(base)
+
+
+@pytest.mark.parametrize("fmt", sorted(EXPORT_FORMATS))
+def test_export_round_trips(store: KnowledgeStore, fmt: str) -> None:
+    rdf_format = EXPORT_FORMATS[fmt]
+    parsed = list(ox.parse(store.export(fmt), rdf_format))
+    if rdf_format.supports_datasets:
+        assert len(parsed) == len(store)
+        graphs = {quad.graph_name.value for quad in parsed}
+        assert graphs == {store.graph_iri(name) for name in GRAPH_NAMES}
+    else:
+        assert len(parsed) == len(store.union_triples())
+        assert all(quad.graph_name == ox.DefaultGraph() for quad in parsed)
+
+
+def test_turtle_export_uses_the_prefixes_of_the_data(store: KnowledgeStore) -> None:
+    turtle = store.export("ttl").decode()
+    declared = [line for line in turtle.splitlines() if line.startswith("@prefix ")]
+    assert declared, "the Turtle export declares no prefix"
+    assert set(declared) <= {
+        f"@prefix {prefix}: <{namespace}> ." for prefix, namespace in store.prefixes.items()
+    }
+
+
+def test_used_prefixes_keeps_only_the_namespaces_in_use() -> None:
+    triples = [
+        ox.Triple(
+            ox.NamedNode("https://example.org/odr/kg/a"),
+            ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+            ox.Literal("1", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")),
+        )
+    ]
+    prefixes = {
+        "xsd": "http://www.w3.org/2001/XMLSchema#",
+        "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+        "kg": "https://example.org/odr/kg/",
+        "owl": "http://www.w3.org/2002/07/owl#",
+    }
+    assert used_prefixes(triples, prefixes) == {
+        "kg": "https://example.org/odr/kg/",
+        "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+        "xsd": "http://www.w3.org/2001/XMLSchema#",
+    }
+
+
+def test_an_unknown_export_format_is_refused(store: KnowledgeStore) -> None:
+    with pytest.raises(UnsupportedFormatError, match="rdfxml"):
+        store.export("rdfxml")
+
+
+def test_a_query_syntax_error_carries_the_parser_message(store: KnowledgeStore) -> None:
+    broken = "SELEC ?s WHERE { ?s ?p ?o }"
+    with pytest.raises(SyntaxError) as from_pyoxigraph:
+        ox.Store().query(broken)
+    with pytest.raises(QuerySyntaxError) as from_store:
+        store.query(broken)
+    assert from_store.value.message == from_pyoxigraph.value.msg
+    assert str(from_store.value) == from_pyoxigraph.value.msg
+
+
+@pytest.mark.parametrize("fmt", sorted(RESULTS_FORMATS))
+def test_select_results_serialize(store: KnowledgeStore, fmt: str) -> None:
+    result = store.query("SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+    data = serialize_results(result, fmt)
+    if fmt == "csv":  # pyoxigraph does not read CSV results back: they lose the term kinds
+        rows = list(csv.DictReader(io.StringIO(data.decode())))
+        assert {row["g"] for row in rows} == {store.graph_iri(name) for name in GRAPH_NAMES}
+    else:
+        parsed = ox.parse_query_results(data, RESULTS_FORMATS[fmt])
+        assert {row["g"].value for row in parsed} == {store.graph_iri(n) for n in GRAPH_NAMES}
+
+
+@pytest.mark.parametrize("fmt", sorted(GRAPH_FORMATS))
+def test_construct_results_serialize(store: KnowledgeStore, fmt: str) -> None:
+    ontology = store.graph_iri("ontology")
+    construct = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{ontology}> {{ ?s ?p ?o }} }}"
+    data = serialize_results(store.query(construct), fmt, store.prefixes)
+    parsed = list(ox.parse(data, GRAPH_FORMATS[fmt]))
+    assert len(parsed) == store.graph_sizes()[store.graph_iri("ontology")]
+
+
+def test_ask_results_serialize_to_json(store: KnowledgeStore) -> None:
+    assert json.loads(serialize_results(store.query("ASK { ?s ?p ?o }"), "json"))["boolean"]
+
+
+def test_a_result_format_must_fit_the_result(store: KnowledgeStore) -> None:
+    with pytest.raises(UnsupportedFormatError, match="SELECT"):
+        serialize_results(store.query("SELECT * { ?s ?p ?o } LIMIT 1"), "turtle")
+    with pytest.raises(UnsupportedFormatError, match="CONSTRUCT"):
+        serialize_results(store.query("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1"), "json")
+
+
+def test_add_file_loads_and_rebases_into_the_given_graph(tmp_path: Path) -> None:
+    case = tmp_path / "case.ttl"
+    case.write_text(
+        f"@prefix case: <{DEFAULT_BASE}case/> .\ncase:c1 case:claims [ case:amount 10 ] .\n",
+        encoding="utf-8",
+    )
+    extra = KnowledgeStore(OTHER_BASE)
+    extra.add_file(case, f"{OTHER_BASE}graph/case")
+    assert extra.graph_sizes() == {f"{OTHER_BASE}graph/case": 2}
+    assert extra.query(f"ASK {{ <{OTHER_BASE}case/c1> ?p ?o }}")
+    assert extra.prefixes == {"case": f"{OTHER_BASE}case/"}
+
+
+def test_add_file_names_the_file_that_does_not_parse(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.ttl"
+    broken.write_text("<a> <b> .\n", encoding="utf-8")
+    with pytest.raises(DataSyntaxError) as error:
+        KnowledgeStore().add_file(broken, f"{DEFAULT_BASE}graph/broken")
+    assert error.value.source.endswith("broken.ttl")
+    assert "line 1" in error.value.message
+
+
+def test_add_file_refuses_an_unknown_extension(tmp_path: Path) -> None:
+    unknown = tmp_path / "data.owl"
+    unknown.write_text("", encoding="utf-8")
+    with pytest.raises(UnsupportedFormatError):
+        KnowledgeStore().add_file(unknown, f"{DEFAULT_BASE}graph/x")
+
+
+@pytest.mark.parametrize(
+    ("iri", "compacted"),
+    [
+        ("http://www.w3.org/2000/01/rdf-schema#label", "rdfs:label"),
+        ("https://example.org/odr/kg/rule-1", "kg:rule-1"),
+        ("https://example.org/odr/kg/", "kg:"),
+        ("https://example.org/odr/kg/a/b", "<https://example.org/odr/kg/a/b>"),
+        ("https://example.org/odr/x", "odr:x"),
+        ("urn:other", "<urn:other>"),
+    ],
+)
+def test_compact_iri_takes_the_longest_namespace(iri: str, compacted: str) -> None:
+    prefixes = {
+        "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+        "odr": "https://example.org/odr/",
+        "kg": "https://example.org/odr/kg/",
+    }
+    assert compact_iri(iri, prefixes) == compacted
