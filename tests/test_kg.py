@@ -66,7 +66,7 @@ def test_a_missing_chinese_label_is_reported(kg_validator: ShapesValidator) -> N
     assert report.results[0].messages["en"] == "Give a Chinese rdfs:label (@zh)."
 
 
-def test_every_typed_resource_but_a_source_names_a_source(store: KnowledgeStore) -> None:
+def test_every_typed_resource_names_a_source_with_its_address(store: KnowledgeStore) -> None:
     unsourced = store.query(
         f"""
         PREFIX dcterms: <http://purl.org/dc/terms/>
@@ -75,8 +75,12 @@ def test_every_typed_resource_but_a_source_names_a_source(store: KnowledgeStore)
         PREFIX schema: <http://schema.org/>
         SELECT DISTINCT ?resource WHERE {{
             GRAPH <{BASE}graph/kg> {{ ?resource a ?type }}
-            FILTER NOT EXISTS {{ ?resource a/rdfs:subClassOf* odr:Source }}
             FILTER NOT EXISTS {{ ?resource dcterms:source/schema:url ?url }}
+            FILTER NOT EXISTS {{
+                ?resource a/rdfs:subClassOf* odr:Source ;
+                          schema:url ?address ;
+                          dcterms:source ?address .
+            }}
         }}
         """
     )
