@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from odr_kg.resources import DEFAULT_BASE
-from odr_kg.web import home
+from odr_kg.web import home, linked_data
 from odr_kg.web.extension import get_store, init_app
 
 __all__ = ["create_app", "get_store", "init_app"]
@@ -28,4 +28,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     init_app(app)
     app.register_blueprint(home.bp)
+    app.register_blueprint(linked_data.bp)
     return app
