@@ -112,3 +112,38 @@ def test_void_description(client: FlaskClient) -> None:
     assert dumps == {
         f"http://localhost/dump.{suffix}" for suffix in ("nt", "ttl", "jsonld", "trig")
     }
+
+
+def test_ontology_documentation_page_is_generated_from_the_ontology(client: FlaskClient) -> None:
+    page = client.get("/def", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "43 classes, 63 properties" in page
+    assert 'id="AdvanceRefund"' in page
+    assert "先行赔付" in page
+    assert "http://data.europa.eu/eli/ontology#LegalResourceSubdivision" in page
+
+
+def test_jsonld_context_expands_a_case_to_our_terms(client: FlaskClient) -> None:
+    response = client.get("/context.jsonld")
+    assert response.mimetype == "application/ld+json"
+    context = response.get_json()["@context"]
+    assert context["legalBasis"] == {"@id": BASE + "def/legalBasis", "@type": "@id"}
+    assert context["receivedOn"]["@type"] == "http://www.w3.org/2001/XMLSchema#date"
+    document = {
+        "@context": context,
+        "id": "https://example.org/case/1",
+        "type": "Case",
+        "openedOn": "2026-10-20",
+    }
+    import json
+
+    triples = {quad.triple for quad in ox.parse(json.dumps(document), ox.RdfFormat.JSON_LD)}
+    assert (
+        ox.Triple(
+            ox.NamedNode("https://example.org/case/1"),
+            ox.NamedNode(BASE + "def/openedOn"),
+            ox.Literal(
+                "2026-10-20", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#date")
+            ),
+        )
+        in triples
+    )

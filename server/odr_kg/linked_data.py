@@ -170,3 +170,105 @@ DUMP_MEDIA_TYPES = {
     "jsonld": "application/ld+json",
     "trig": "application/trig",
 }
+
+
+@dataclass(frozen=True)
+class TermDoc:
+    """One ontology term as its documentation page shows it."""
+
+    iri: str
+    name: str
+    labels: dict[str, str]
+    definition: str
+    parents: list[str]
+    domain: list[str]
+    range: list[str]
+
+
+def ontology_terms(store: KnowledgeStore, kind: str) -> list[TermDoc]:
+    """The classes (``kind="class"``) or properties (``"property"``) of the ontology graph."""
+    types = {
+        "class": "<http://www.w3.org/2002/07/owl#Class>",
+        "property": "<http://www.w3.org/2002/07/owl#ObjectProperty> "
+        "<http://www.w3.org/2002/07/owl#DatatypeProperty>",
+    }[kind]
+    namespace = f"{store.base}def/"
+    query = f"""
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+        SELECT ?term ?label ?definition ?parent ?domain ?range WHERE {{
+            GRAPH <{store.graph_iri("ontology")}> {{
+                VALUES ?type {{ {types} }}
+                ?term a ?type ; rdfs:label ?label ; skos:definition ?definition .
+                OPTIONAL {{ ?term rdfs:subClassOf|rdfs:subPropertyOf ?parent }}
+                OPTIONAL {{ ?term rdfs:domain ?domain }}
+                OPTIONAL {{ ?term rdfs:range ?range }}
+            }}
+        }}"""
+    terms: dict[str, dict] = {}
+    for row in store.query(query):
+        iri = row["term"].value
+        entry = terms.setdefault(
+            iri,
+            {
+                "labels": {},
+                "definition": row["definition"].value,
+                "parents": set(),
+                "domain": set(),
+                "range": set(),
+            },
+        )
+        entry["labels"][row["label"].language] = row["label"].value
+        for key in ("parent", "domain", "range"):
+            if row[key] is not None:
+                entry["parents" if key == "parent" else key].add(row[key].value)
+    return [
+        TermDoc(
+            iri=iri,
+            name=iri.removeprefix(namespace),
+            labels=entry["labels"],
+            definition=entry["definition"],
+            parents=sorted(entry["parents"]),
+            domain=sorted(entry["domain"]),
+            range=sorted(entry["range"]),
+        )
+        for iri, entry in sorted(terms.items())
+    ]
+
+
+def jsonld_context(store: KnowledgeStore) -> dict[str, object]:
+    """A JSON-LD context for our vocabulary: each term by its local name; object properties
+    typed ``@id``, datatype properties typed by their range."""
+    context: dict[str, object] = {
+        "odr": f"{store.base}def/",
+        "xsd": "http://www.w3.org/2001/XMLSchema#",
+        "schema": "http://schema.org/",
+        "id": "@id",
+        "type": "@type",
+    }
+    query = f"""
+        PREFIX owl: <http://www.w3.org/2002/07/owl#>
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        SELECT ?term ?type ?range WHERE {{
+            GRAPH <{store.graph_iri("ontology")}> {{
+                VALUES ?type {{ owl:Class owl:ObjectProperty owl:DatatypeProperty }}
+                ?term a ?type .
+                OPTIONAL {{ ?term rdfs:range ?range }}
+            }}
+        }} ORDER BY ?term"""
+    namespace = f"{store.base}def/"
+    for row in store.query(query):
+        iri = row["term"].value
+        name = iri.removeprefix(namespace)
+        kind = row["type"].value.rsplit("#", 1)[-1]
+        if kind == "Class":
+            context[name] = iri
+        elif kind == "ObjectProperty":
+            context[name] = {"@id": iri, "@type": "@id"}
+        elif row["range"] is not None and row["range"].value.startswith(
+            "http://www.w3.org/2001/XMLSchema#"
+        ):
+            context[name] = {"@id": iri, "@type": row["range"].value}
+        else:
+            context[name] = {"@id": iri}
+    return {"@context": context}

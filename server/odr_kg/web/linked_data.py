@@ -8,13 +8,15 @@ negotiation, or by a suffix (``.ttl``, ``.jsonld``, ``.nt``) for links.
 from __future__ import annotations
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from odr_kg.linked_data import (
     CONFIDENCE,
     DUMP_MEDIA_TYPES,
     dataset_description,
     describe,
+    jsonld_context,
+    ontology_terms,
 )
 from odr_kg.store import used_prefixes
 from odr_kg.web.extension import get_store
@@ -58,6 +60,13 @@ def resource(folder: str = "def", rest: str = "") -> Response | str:
     description = describe(store, iri)
     if description is None:
         abort(404, description=f"The dataset says nothing about <{iri}>.")
+    if media_type == HTML and path == "def":
+        return render_template(
+            "ontology.html",
+            description=description,
+            classes=ontology_terms(store, "class"),
+            properties=ontology_terms(store, "property"),
+        )
     if media_type == HTML:
         lang = "zh" if request.args.get("lang") == "zh" else "en"
         return render_template(
@@ -84,6 +93,13 @@ def dump(suffix: str) -> Response:
         mimetype=DUMP_MEDIA_TYPES[suffix],
         headers={"Content-Disposition": f'attachment; filename="odr-kg.{suffix}"'},
     )
+
+
+@bp.get("/context.jsonld")
+def context() -> Response:
+    response = jsonify(jsonld_context(get_store()))
+    response.mimetype = "application/ld+json"
+    return response
 
 
 @bp.get("/.well-known/void")
