@@ -20,6 +20,7 @@ from odr_kg.store import (
     EXPORT_FORMATS,
     DataSyntaxError,
     InvalidBaseError,
+    InvalidGraphNameError,
     KnowledgeStore,
     QueryResult,
     QuerySyntaxError,
@@ -45,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QuerySyntaxError as error:
         print(f"odr-kg: SPARQL syntax error: {error.message}", file=sys.stderr)
         return EXIT_USAGE
-    except (UnsupportedFormatError, InvalidBaseError) as error:
+    except (UnsupportedFormatError, InvalidBaseError, InvalidGraphNameError) as error:
         print(f"odr-kg: {error}", file=sys.stderr)
         return EXIT_USAGE
     except DataSyntaxError as error:
@@ -103,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (%(default)s)")
+    serve.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="FILE[=GRAPH_IRI]",
+        help="load an RDF file (.ttl, .nt, .trig, .nq, .jsonld, .rdf) into the named graph "
+        "GRAPH_IRI, by default <base>graph/data/<file name>; repeatable",
+    )
     serve.set_defaults(run=run_serve)
 
     validate = commands.add_parser(
@@ -182,7 +191,12 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from odr_kg.web import create_app
 
-    serve(create_app({"BASE": args.base}), host=args.host, port=args.port)
+    try:
+        app = create_app({"BASE": args.base, "DATA_FILES": args.data})
+    except OSError as error:
+        print(f"odr-kg: cannot read {error.filename}: {error.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    serve(app, host=args.host, port=args.port)
     return EXIT_OK
 
 

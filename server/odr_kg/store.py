@@ -1,20 +1,25 @@
 """The embedded, in-memory RDF store (pyoxigraph) holding the ontology, the shapes and the KG.
 
 Each part is a named graph under the base IRI: ``<base>graph/ontology``, ``<base>graph/shapes``
-and ``<base>graph/kg``. Queries see the union of all named graphs as their default graph, so a
-question needs no ``GRAPH`` clause; ``GRAPH`` still reaches a single part.
+and ``<base>graph/kg``; files loaded with ``odr-kg serve --data`` go into further named graphs
+(``<base>graph/data/<file name>`` unless named). Queries see the union of all named graphs as
+their default graph, so a question needs no ``GRAPH`` clause; ``GRAPH`` still reaches a single
+part.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import quote
 
 import pyoxigraph as ox
 
 from odr_kg import resources
+from odr_kg.sparql_tokens import keywords
 
 QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 
@@ -35,6 +40,9 @@ GRAPH_FORMATS: dict[str, ox.RdfFormat] = {
     "ntriples": ox.RdfFormat.N_TRIPLES,
     "jsonld": ox.RdfFormat.JSON_LD,
     "rdfxml": ox.RdfFormat.RDF_XML,
+    # The triples of the result as the default graph of a dataset.
+    "trig": ox.RdfFormat.TRIG,
+    "nquads": ox.RdfFormat.N_QUADS,
 }
 # Formats for the whole dataset. Those that can hold named graphs keep them; the others get
 # the union of the graphs.
@@ -53,6 +61,10 @@ class StoreError(Exception):
 
 class InvalidBaseError(StoreError, ValueError):
     """The configured base IRI is not an absolute IRI ending in ``/``."""
+
+
+class InvalidGraphNameError(StoreError, ValueError):
+    """A graph name given for loaded data is not an absolute IRI."""
 
 
 class DataSyntaxError(StoreError):
@@ -127,6 +139,23 @@ class KnowledgeStore:
         text = resources.read_data_text(entry, self.base)
         self._add_text(text, rdf_format, graph_iri, source=str(entry))
 
+    def data_graph_iri(self, path: str | Path) -> str:
+        """The default name of the graph holding a file loaded with ``--data``:
+        ``<base>graph/data/<file name>``."""
+        return f"{self.graph_iri('data')}/{quote(Path(path).name)}"
+
+    def add_data(self, option: str) -> str:
+        """Load the file of a ``FILE`` or ``FILE=GRAPH_IRI`` option (``odr-kg serve --data``)
+        into its named graph, by default :meth:`data_graph_iri`; return the graph IRI."""
+        path, graph_iri = split_data_option(option)
+        graph_iri = graph_iri or self.data_graph_iri(path)
+        try:
+            ox.NamedNode(graph_iri)
+        except ValueError:
+            raise InvalidGraphNameError(f"not an absolute IRI: {graph_iri!r}") from None
+        self.add_file(path, graph_iri)
+        return graph_iri
+
     def _add_text(self, text: str, rdf_format: ox.RdfFormat, graph_iri: str, source: str) -> None:
         graph = ox.NamedNode(graph_iri)
         try:
@@ -153,14 +182,33 @@ class KnowledgeStore:
             for graph in sorted(self._store.named_graphs(), key=str)
         }
 
-    def query(self, sparql: str) -> QueryResult:
+    def query(
+        self,
+        sparql: str,
+        default_graphs: Sequence[str] | None = None,
+        named_graphs: Sequence[str] | None = None,
+        base_iri: str | None = None,
+    ) -> QueryResult:
         """Evaluate a SPARQL query; its default graph is the union of the named graphs.
 
         The union is a bag: a triple stated in two graphs matches twice, so
         ``SELECT (COUNT(*) AS ?n) { ?s ?p ?o }`` counts it twice. Use DISTINCT where it matters.
+
+        A query with ``FROM`` or ``FROM NAMED`` gets the dataset it describes instead. Given
+        ``default_graphs`` or ``named_graphs`` (graph IRIs, as the SPARQL Protocol's
+        ``default-graph-uri`` and ``named-graph-uri``), the dataset is made of exactly those,
+        whatever the query says; one left out is empty. A graph name the store does not hold is
+        an empty graph: nothing is ever fetched. ``base_iri`` resolves relative IRIs.
         """
+        if default_graphs is None and named_graphs is None:
+            options = {"use_default_graph_as_union": "FROM" not in keywords(sparql)}
+        else:
+            options = {
+                "default_graph": [ox.NamedNode(iri) for iri in default_graphs or ()],
+                "named_graphs": [ox.NamedNode(iri) for iri in named_graphs or ()],
+            }
         try:
-            return self._store.query(sparql, use_default_graph_as_union=True)
+            return self._store.query(sparql, base_iri=base_iri, **options)
         except SyntaxError as error:
             raise QuerySyntaxError(error.msg) from error
 
@@ -180,6 +228,18 @@ class KnowledgeStore:
             statements = self.union_triples()
         prefixes = used_prefixes(statements, self.prefixes)
         return ox.serialize(statements, format=rdf_format, prefixes=prefixes)
+
+
+def split_data_option(option: str) -> tuple[str, str | None]:
+    """``FILE=GRAPH_IRI`` as ``(FILE, GRAPH_IRI)``, ``FILE`` as ``(FILE, None)``. The split is
+    at the first ``=`` followed by an IRI scheme, so a file name may hold ``=`` too."""
+    match = _DATA_OPTION.match(option)
+    if match is None:
+        return option, None
+    return match["path"], match["iri"]
+
+
+_DATA_OPTION = re.compile(r"^(?P<path>.+?)=(?P<iri>[A-Za-z][A-Za-z0-9+.\-]*:.*)$", re.DOTALL)
 
 
 def serialize_results(

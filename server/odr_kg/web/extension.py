@@ -10,8 +10,15 @@ EXTENSION_KEY = "odr_kg"
 
 
 def init_app(app: Flask) -> None:
-    """Load the knowledge store for ``app.config["BASE"]`` and keep it in ``app.extensions``."""
-    app.extensions[EXTENSION_KEY] = KnowledgeStore.load(app.config["BASE"])
+    """Load the knowledge store for ``app.config["BASE"]`` and keep it in ``app.extensions``.
+
+    ``app.config["DATA_FILES"]`` lists extra RDF files to load as named graphs, each written
+    ``FILE`` or ``FILE=GRAPH_IRI`` like ``odr-kg serve --data``.
+    """
+    store = KnowledgeStore.load(app.config["BASE"])
+    for option in app.config.get("DATA_FILES", ()):
+        store.add_data(option)
+    app.extensions[EXTENSION_KEY] = store
 
 
 def get_store() -> KnowledgeStore:

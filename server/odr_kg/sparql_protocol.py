@@ -1,0 +1,349 @@
+"""The SPARQL 1.1 Protocol over the knowledge store: reading a request, formats, the service
+description. No Flask here: the blueprint in :mod:`odr_kg.web.sparql` hands in plain values.
+
+The endpoint is read-only. Updates are refused, and so are queries that would reach outside the
+store (``SERVICE``; ``LOAD`` belongs to updates but is named for clarity), before pyoxigraph
+sees them. ``default-graph-uri`` and ``named-graph-uri`` name graphs of our own dataset.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs
+
+import pyoxigraph as ox
+
+from odr_kg import resources
+from odr_kg.sparql_tokens import keywords
+from odr_kg.store import GRAPH_NAMES, KnowledgeStore, QueryResult
+
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+QUERY_MEDIA_TYPE = "application/sparql-query"
+UPDATE_MEDIA_TYPE = "application/sparql-update"
+
+# The kinds of result, and for each the media types we answer with, preferred first, mapped to
+# the serialization names of odr_kg.store. The first entry is what a client without Accept gets.
+RESULT_MEDIA_TYPES: dict[str, dict[str, str]] = {
+    "boolean": {
+        "application/sparql-results+json": "json",
+        "application/sparql-results+xml": "xml",
+        "application/json": "json",
+        "application/xml": "xml",
+    },
+    "solutions": {
+        "application/sparql-results+json": "json",
+        "application/sparql-results+xml": "xml",
+        "text/csv": "csv",
+        "text/tab-separated-values": "tsv",
+        "application/json": "json",
+        "application/xml": "xml",
+    },
+    "graph": {
+        "text/turtle": "turtle",
+        "application/n-triples": "ntriples",
+        "application/ld+json": "jsonld",
+        "application/rdf+xml": "rdfxml",
+        "application/trig": "trig",
+        "application/n-quads": "nquads",
+        "application/x-turtle": "turtle",
+        "text/plain": "ntriples",
+    },
+}
+# The `format` parameter: a short name (or a media type of the table above) per kind of result.
+# The aliases are the names SPARQLWrapper sends (`xml` and `rdf` mean RDF/XML for a graph).
+FORMAT_NAMES: dict[str, dict[str, str]] = {
+    "boolean": {
+        "json": "application/sparql-results+json",
+        "xml": "application/sparql-results+xml",
+    },
+    "solutions": {
+        "json": "application/sparql-results+json",
+        "xml": "application/sparql-results+xml",
+        "csv": "text/csv",
+        "tsv": "text/tab-separated-values",
+    },
+    "graph": {
+        "turtle": "text/turtle",
+        "ntriples": "application/n-triples",
+        "jsonld": "application/ld+json",
+        "rdfxml": "application/rdf+xml",
+        "trig": "application/trig",
+        "nquads": "application/n-quads",
+        "n3": "text/turtle",
+        "json-ld": "application/ld+json",
+        "rdf+xml": "application/rdf+xml",
+        "xml": "application/rdf+xml",
+        "rdf": "application/rdf+xml",
+    },
+}
+# What a service description is served as; text/html is the page for people.
+DESCRIPTION_MEDIA_TYPES: dict[str, str] = {
+    "text/turtle": "turtle",
+    "application/n-triples": "ntriples",
+    "application/ld+json": "jsonld",
+    "application/rdf+xml": "rdfxml",
+}
+HTML_MEDIA_TYPE = "text/html"
+
+# Keywords refused before evaluation, with the reason given to the client.
+FORBIDDEN_KEYWORDS = {
+    "SERVICE": "SERVICE (federated query) is not available: this endpoint never fetches URLs",
+    "LOAD": "LOAD is not available: this endpoint is read-only and never fetches URLs",
+}
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+_SUMMARY = re.compile(r"^#\+ summary: (.+)$", re.MULTILINE)
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+FORMATS = "http://www.w3.org/ns/formats/"
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+RDFS_COMMENT = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#comment")
+VOID_TRIPLES = ox.NamedNode("http://rdfs.org/ns/void#triples")
+XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+# W3C format IRIs of the result formats we produce.
+FORMAT_IRIS = (
+    "SPARQL_Results_JSON",
+    "SPARQL_Results_XML",
+    "SPARQL_Results_CSV",
+    "SPARQL_Results_TSV",
+    "Turtle",
+    "N-Triples",
+    "JSON-LD",
+    "RDF_XML",
+    "TriG",
+    "N-Quads",
+)
+
+
+class ProtocolError(Exception):
+    """Base class of the reasons a SPARQL Protocol request is not answered."""
+
+
+class MalformedRequestError(ProtocolError):
+    """The request breaks the protocol: no query, two queries, a body that is not UTF-8..."""
+
+
+class UnsupportedMediaTypeError(ProtocolError):
+    """A POST body of a media type or charset the protocol does not allow for a query."""
+
+
+class UpdateRefusedError(ProtocolError):
+    """A SPARQL Update: this endpoint is read-only."""
+
+
+class ForbiddenQueryError(ProtocolError):
+    """A query using a feature that would reach outside the store (``SERVICE``)."""
+
+
+class NotAcceptableError(ProtocolError):
+    """No result format fits both the result and what the client accepts."""
+
+
+@dataclass(frozen=True)
+class ProtocolRequest:
+    """A query operation: the query text, the protocol dataset and the `format` values."""
+
+    query: str
+    default_graphs: list[str] | None = None
+    named_graphs: list[str] | None = None
+    formats: list[str] = field(default_factory=list)
+
+
+def is_operation(args: Mapping[str, Sequence[str]]) -> bool:
+    """Whether URL parameters ``args`` ask for an operation; a GET without one gets the
+    service description."""
+    return "query" in args or "update" in args
+
+
+def read_request(
+    method: str,
+    mimetype: str,
+    mimetype_params: Mapping[str, str],
+    args: Mapping[str, Sequence[str]],
+    body: bytes,
+) -> ProtocolRequest:
+    """The query operation of an HTTP request, or a :class:`ProtocolError` saying why not.
+
+    ``args`` are the URL parameters (every value of each), ``mimetype`` and
+    ``mimetype_params`` the request's ``Content-Type``, ``body`` its raw body.
+    """
+    params = {name: list(values) for name, values in args.items()}
+    if method == "POST":
+        if mimetype == UPDATE_MEDIA_TYPE:
+            raise UpdateRefusedError("SPARQL Update is refused: this endpoint is read-only")
+        if mimetype not in (FORM_MEDIA_TYPE, QUERY_MEDIA_TYPE):
+            given = f"Content-Type {mimetype!r}" if mimetype else "no Content-Type"
+            raise UnsupportedMediaTypeError(
+                f"a query by POST needs Content-Type {FORM_MEDIA_TYPE} or {QUERY_MEDIA_TYPE}; "
+                f"the request has {given}"
+            )
+        text = _utf8_body(body, mimetype_params)
+        if mimetype == QUERY_MEDIA_TYPE:
+            if "query" in params:
+                raise MalformedRequestError(
+                    f"a {QUERY_MEDIA_TYPE} POST carries the query in its body; "
+                    "remove the query parameter from the URL"
+                )
+            params["query"] = [text]
+        else:
+            try:
+                form = parse_qs(text, keep_blank_values=True, errors="strict")
+            except UnicodeDecodeError as error:
+                raise MalformedRequestError(f"the form is not UTF-8: {error}") from None
+            for name, values in form.items():
+                params.setdefault(name, []).extend(values)
+
+    if "update" in params:
+        raise UpdateRefusedError("SPARQL Update is refused: this endpoint is read-only")
+    queries = params.get("query", [])
+    if len(queries) != 1:
+        raise MalformedRequestError(
+            "no query parameter"
+            if not queries
+            else f"the query parameter is given {len(queries)} times; give it once"
+        )
+    query = queries[0]
+    for word in keywords(query):
+        if word in FORBIDDEN_KEYWORDS:
+            raise ForbiddenQueryError(FORBIDDEN_KEYWORDS[word])
+    default_graphs = _graph_iris(params, "default-graph-uri")
+    named_graphs = _graph_iris(params, "named-graph-uri")
+    if default_graphs is not None or named_graphs is not None:
+        default_graphs, named_graphs = default_graphs or [], named_graphs or []
+    # An empty format (a form's "default" choice) leaves the choice to Accept.
+    formats = [value for value in params.get("format", []) if value]
+    return ProtocolRequest(query, default_graphs, named_graphs, formats)
+
+
+def _utf8_body(body: bytes, mimetype_params: Mapping[str, str]) -> str:
+    charset = mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaTypeError(f"the body must be UTF-8, not {charset!r}")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise MalformedRequestError(f"the body is not UTF-8: {error}") from None
+
+
+def _graph_iris(params: Mapping[str, list[str]], name: str) -> list[str] | None:
+    if name not in params:
+        return None
+    for iri in params[name]:
+        try:
+            ox.NamedNode(iri)
+        except ValueError:
+            raise MalformedRequestError(f"{name} is not an absolute IRI: {iri!r}") from None
+        if not _SCHEME.match(iri):
+            raise MalformedRequestError(f"{name} is not an absolute IRI: {iri!r}")
+    return list(params[name])
+
+
+def evaluate(store: KnowledgeStore, request: ProtocolRequest, endpoint: str) -> QueryResult:
+    """Run the query of ``request`` on ``store`` over the dataset the request names; relative
+    IRIs resolve against the ``endpoint`` URL."""
+    return store.query(request.query, request.default_graphs, request.named_graphs, endpoint)
+
+
+def result_kind(result: QueryResult) -> str:
+    """``boolean`` (ASK), ``solutions`` (SELECT) or ``graph`` (CONSTRUCT, DESCRIBE)."""
+    if isinstance(result, ox.QueryBoolean):
+        return "boolean"
+    if isinstance(result, ox.QueryTriples):
+        return "graph"
+    return "solutions"
+
+
+def requested_media_type(kind: str, formats: Sequence[str]) -> str | None:
+    """The media type the ``format`` parameter values ask for (the first that fits ``kind``),
+    ``None`` when there is none; :class:`NotAcceptableError` when none fits."""
+    if not formats:
+        return None
+    names = FORMAT_NAMES[kind]
+    for value in formats:
+        if value in names:
+            return names[value]
+        if value in RESULT_MEDIA_TYPES[kind]:
+            return value
+    raise NotAcceptableError(
+        f"format {', '.join(map(repr, formats))} does not fit a {kind} result; "
+        f"use one of {', '.join(names)}"
+    )
+
+
+def example_queries(base: str = resources.DEFAULT_BASE) -> list[dict[str, str]]:
+    """The example questions of ``queries/``: ``name``, ``summary`` and ``text`` (rebased)."""
+    examples = []
+    for entry in resources.data_files("queries"):
+        text = resources.read_data_text(entry, base)
+        summary = _SUMMARY.search(text)
+        examples.append(
+            {"name": entry.name, "summary": summary.group(1) if summary else "", "text": text}
+        )
+    return examples
+
+
+def service_description(endpoint: str, store: KnowledgeStore) -> list[ox.Triple]:
+    """The SPARQL 1.1 Service Description of the endpoint at ``endpoint``: what it answers, in
+    which formats, and the dataset: every named graph of ``store``, the default graph being
+    their union."""
+    service = ox.NamedNode(endpoint)
+    dataset = ox.BlankNode("dataset")
+    default_graph = ox.BlankNode("defaultGraph")
+
+    def sd(term: str) -> ox.NamedNode:
+        return ox.NamedNode(SD + term)
+
+    triples = [
+        ox.Triple(service, RDF_TYPE, sd("Service")),
+        ox.Triple(service, sd("endpoint"), service),
+        ox.Triple(service, sd("supportedLanguage"), sd("SPARQL11Query")),
+        ox.Triple(service, sd("feature"), sd("UnionDefaultGraph")),
+        ox.Triple(
+            service,
+            RDFS_COMMENT,
+            ox.Literal(
+                "Read-only SPARQL 1.1 Query endpoint of the ODR knowledge graph. SPARQL Update, "
+                "SERVICE and LOAD are refused. default-graph-uri and named-graph-uri name graphs "
+                "of this dataset (an unknown name is an empty graph); nothing is fetched.",
+                language="en",
+            ),
+        ),
+        ox.Triple(service, sd("defaultDataset"), dataset),
+        ox.Triple(dataset, RDF_TYPE, sd("Dataset")),
+        ox.Triple(dataset, sd("defaultGraph"), default_graph),
+        ox.Triple(default_graph, RDF_TYPE, sd("Graph")),
+        ox.Triple(
+            default_graph,
+            RDFS_COMMENT,
+            ox.Literal(
+                "The union of all the named graphs (a query with FROM or FROM NAMED, or a "
+                "request with default-graph-uri or named-graph-uri, chooses its own).",
+                language="en",
+            ),
+        ),
+    ]
+    for name in FORMAT_IRIS:
+        triples.append(ox.Triple(service, sd("resultFormat"), ox.NamedNode(FORMATS + name)))
+    own = {store.graph_iri(name) for name in GRAPH_NAMES}
+    for index, (iri, size) in enumerate(store.graph_sizes().items()):
+        named_graph = ox.BlankNode(f"namedGraph{index}")
+        graph = ox.BlankNode(f"graph{index}")
+        triples += [
+            ox.Triple(dataset, sd("namedGraph"), named_graph),
+            ox.Triple(named_graph, RDF_TYPE, sd("NamedGraph")),
+            ox.Triple(named_graph, sd("name"), ox.NamedNode(iri)),
+            ox.Triple(named_graph, sd("graph"), graph),
+            ox.Triple(graph, RDF_TYPE, sd("Graph")),
+            ox.Triple(graph, VOID_TRIPLES, ox.Literal(str(size), datatype=XSD_INTEGER)),
+        ]
+        if iri not in own:
+            triples.append(
+                ox.Triple(
+                    graph,
+                    RDFS_COMMENT,
+                    ox.Literal("Loaded at start-up with odr-kg serve --data.", language="en"),
+                )
+            )
+    return triples
