@@ -12,7 +12,7 @@ TEST_STAMP := $(VENV)/.stamp-test
 
 # Debian packages the tests need, installed by `make test` when missing (e.g. chromium
 # chromium-driver for browser tests). None yet.
-DEBIAN_PACKAGES :=
+DEBIAN_PACKAGES := chromium
 
 .PHONY: run test debian-packages clean
 

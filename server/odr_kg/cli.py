@@ -131,6 +131,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate.set_defaults(run=run_validate)
 
+    lookup = commands.add_parser(
+        "lookup",
+        parents=[base_option],
+        help="look up the procedure for a dispute and print the answer as JSON",
+        description="Describe a dispute with options (named like the JSON API's keys) or a "
+        "case graph file (.ttl, .jsonld); print the answer of POST /api/lookup.",
+    )
+    lookup.add_argument(
+        "case", nargs="?", metavar="CASE", help="a case graph file instead of options"
+    )
+    for option in ("role", "channel", "claim", "contract-forum"):
+        lookup.add_argument(f"--{option}")
+    for option in ("paid", "guarantee"):
+        lookup.add_argument(f"--{option}", metavar="AMOUNT CURRENCY", nargs=2)
+    lookup.add_argument("--received-on", metavar="YYYY-MM-DD")
+    lookup.add_argument("--as-of", metavar="YYYY-MM-DD", help="default: today")
+    lookup.add_argument(
+        "--dissatisfied", action="store_true", help="dissatisfied with the decision"
+    )
+    lookup.add_argument("--lang", choices=("en", "zh"), default="en")
+    lookup.add_argument("--format", choices=("json", "turtle"), default="json")
+    lookup.set_defaults(run=run_lookup)
+
     return parser
 
 
@@ -183,6 +206,53 @@ def run_validate(args: argparse.Namespace) -> int:
     if unreadable:
         return EXIT_USAGE
     return EXIT_OK if all(report.conforms for report in reports) else EXIT_DATA_ERROR
+
+
+def run_lookup(args: argparse.Namespace) -> int:
+    import datetime as dt
+    import json
+
+    from odr_kg.lookup import LookupEngine, LookupInputError
+    from odr_kg.validation import UnreadableCaseError, read_case_file
+
+    engine = LookupEngine(KnowledgeStore.load(args.base))
+    request: dict[str, object] = {
+        "role": args.role,
+        "channel": args.channel,
+        "claim": args.claim,
+        "contractForum": args.contract_forum,
+        "receivedOn": args.received_on,
+        "asOf": args.as_of,
+        "dissatisfiedWithDecision": args.dissatisfied,
+    }
+    for name in ("paid", "guarantee"):
+        if getattr(args, name):
+            amount, currency = getattr(args, name)
+            request[name] = {"amount": amount, "currency": currency}
+    try:
+        if args.case:
+            as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+            facts = engine.facts_from_case(
+                read_case_file(args.case), as_of=as_of, dissatisfied=args.dissatisfied or None
+            )
+        else:
+            facts = engine.facts_from_json(request)
+    except UnreadableCaseError as error:
+        print(f"odr-kg: cannot read {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except LookupInputError as error:
+        allowed = f" (allowed: {', '.join(error.allowed)})" if error.allowed else ""
+        print(f"odr-kg: {error.field}: {error.message}{allowed}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as error:
+        print(f"odr-kg: --as-of: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    answer = engine.lookup(facts, args.lang)
+    if args.format == "turtle":
+        _write_stdout(answer.turtle())
+    else:
+        _write_stdout((json.dumps(answer.json, ensure_ascii=False, indent=2) + "\n").encode())
+    return EXIT_OK
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from odr_kg.resources import DEFAULT_BASE
-from odr_kg.web import home, linked_data, sparql
+from odr_kg.web import api, home, linked_data, lookup, sparql
 from odr_kg.web.extension import get_store, init_app
 
 __all__ = ["create_app", "get_store", "init_app"]
@@ -30,4 +30,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(home.bp)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(linked_data.bp)
+    api.init_app(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(lookup.bp)
     return app

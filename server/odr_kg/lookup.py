@@ -1,0 +1,861 @@
+"""Procedure lookup: which stages apply to a dispute, what Alibaba can decide and advance, where
+to object, by when, and on what legal basis.
+
+The reasoning is data: the SPARQL CONSTRUCT rules in ``queries/rules/*.rq`` run, in file-name
+order, over the knowledge graph and a small case graph built from the request's facts; each rule
+sees what the earlier ones derived. Python only gathers the facts (from JSON, a web form, the
+command line or a Turtle/JSON-LD case graph), runs the rules and shapes the derived statements
+into the answer of the JSON API. Every derived statement names, with ``lookup:basedOn``, the
+statement of the knowledge graph it rests on; the legal basis, source and confidence of the
+answer are read from there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import pyoxigraph as ox
+import rdflib
+from rdflib.namespace import RDF
+
+from odr_kg import resources
+from odr_kg.store import KnowledgeStore, used_prefixes
+
+RULES_FOLDER = "rules"
+LANGUAGES = ("en", "zh")
+MAX_AMOUNT_DIGITS = 18
+
+_DEFAULT_ODR = resources.DEFAULT_BASE + "def/"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+SCHEMA = "http://schema.org/"
+DCTERMS = "http://purl.org/dc/terms/"
+ELI = "http://data.europa.eu/eli/ontology#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+# The request keys that name a concept of the knowledge graph, with the class of the concepts.
+ENUMERATED_FIELDS = {
+    "role": "PartyRole",
+    "channel": "Channel",
+    "claim": "ClaimType",
+    "contractForum": "ForumChoice",
+}
+# The party roles a requester can have: those played by a party to the transaction.
+REQUESTER_ROLE_CLASSES = ("Buyer", "Seller")
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+
+
+class LookupInputError(ValueError):
+    """A fact of the request is missing or not acceptable. ``field`` names it; ``allowed``
+    lists the values an enumeration accepts."""
+
+    def __init__(self, field_name: str, message: str, allowed: Iterable[str] = ()) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+        self.allowed = list(allowed)
+
+    def to_json(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"field": self.field, "message": self.message}
+        if self.allowed:
+            error["allowed"] = self.allowed
+        return error
+
+
+@dataclass(frozen=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"amount": format_amount(self.amount), "currency": self.currency}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The facts of one dispute, as notations of the knowledge graph's concepts."""
+
+    role: str
+    channel: str
+    claim: str
+    as_of: dt.date
+    paid: Money | None = None
+    guarantee: Money | None = None
+    received_on: dt.date | None = None
+    dissatisfied: bool = False
+    contract_forum: str = "unknown"
+    opened_on: dt.date | None = None
+    clause_forum: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The facts as a JSON request (without what only a case graph can say)."""
+        request: dict[str, Any] = {"role": self.role, "channel": self.channel, "claim": self.claim}
+        if self.paid is not None:
+            request["paid"] = self.paid.to_json()
+        if self.guarantee is not None:
+            request["guarantee"] = self.guarantee.to_json()
+        if self.received_on is not None:
+            request["receivedOn"] = self.received_on.isoformat()
+        request["asOf"] = self.as_of.isoformat()
+        request["dissatisfiedWithDecision"] = self.dissatisfied
+        request["contractForum"] = self.contract_forum
+        return request
+
+
+def format_amount(amount: Decimal) -> str:
+    """An amount with at least two decimals: ``Decimal("5000")`` -> ``"5000.00"``."""
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= -2:
+        return f"{amount:.2f}"
+    return str(amount)
+
+
+@dataclass
+class Answer:
+    """The answer to a lookup: the JSON of the API and the graph it was shaped from."""
+
+    json: dict[str, Any]
+    triples: list[ox.Triple] = field(repr=False)
+    prefixes: dict[str, str] = field(repr=False)
+
+    def turtle(self) -> bytes:
+        """The case graph and the derived statements, in Turtle."""
+        return ox.serialize(
+            self.triples,
+            format=ox.RdfFormat.TURTLE,
+            prefixes=used_prefixes(self.triples, self.prefixes),
+        )
+
+
+class LookupEngine:
+    """Runs the lookup rules over the knowledge graph of ``store`` and one case at a time."""
+
+    def __init__(self, store: KnowledgeStore) -> None:
+        self.base = store.base
+        odr = store.base + "def/"
+        self._odr = odr
+        self._lookup_ns = odr + "lookup/"
+        self._store = ox.Store()
+        context = {store.graph_iri(name) for name in ("ontology", "kg")}
+        self._store.extend(
+            ox.Quad(quad.subject, quad.predicate, quad.object, ox.DefaultGraph())
+            for quad in store.quads()
+            if isinstance(quad.graph_name, ox.NamedNode) and quad.graph_name.value in context
+        )
+        self._index: dict[str, dict[str, list[ox.NamedNode | ox.Literal | ox.BlankNode]]] = (
+            defaultdict(lambda: defaultdict(list))
+        )
+        for quad in self._store:
+            if isinstance(quad.subject, ox.NamedNode):
+                objects = self._index[quad.subject.value][quad.predicate.value]
+                if quad.object not in objects:
+                    objects.append(quad.object)
+        self._instances_of: dict[str, list[str]] = {}
+        self._bases: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.rules = load_rules(store.base)
+        self.prefixes = {**store.prefixes, "lookup": self._lookup_ns}
+        self.vocabulary = self._vocabulary()
+
+    # The knowledge graph ------------------------------------------------------------------
+
+    def _values(self, subject: str, predicate: str) -> list[Any]:
+        return self._index.get(subject, {}).get(predicate, [])
+
+    def _iris(self, subject: str, predicate: str) -> list[str]:
+        return [o.value for o in self._values(subject, predicate) if isinstance(o, ox.NamedNode)]
+
+    def _first(self, subject: str, predicate: str) -> str | None:
+        values = self._values(subject, predicate)
+        return values[0].value if values else None
+
+    def label(self, iri: str, lang: str = "en") -> str:
+        """The preferred label of ``iri`` in ``lang``, else in English, else its last segment."""
+        for predicate in (SKOS + "prefLabel", RDFS + "label"):
+            literals = [o for o in self._values(iri, predicate) if isinstance(o, ox.Literal)]
+            for wanted in (lang, "en"):
+                for literal in literals:
+                    if literal.language == wanted:
+                        return literal.value
+        return re.split(r"[/#]", iri.rstrip("/"))[-1]
+
+    def notation(self, iri: str) -> str | None:
+        return self._first(iri, SKOS + "notation")
+
+    def _instances(self, class_name: str) -> list[str]:
+        cls = self._odr + class_name
+        if cls not in self._instances_of:
+            self._instances_of[cls] = sorted(
+                subject
+                for subject, predicates in self._index.items()
+                if any(o.value == cls for o in predicates.get(RDF_TYPE, []))
+            )
+        return self._instances_of[cls]
+
+    def _vocabulary(self) -> dict[str, dict[str, str]]:
+        """For each enumerated request key, its allowed notations and the concept of each."""
+        vocabulary: dict[str, dict[str, str]] = {}
+        for key, class_name in ENUMERATED_FIELDS.items():
+            concepts = self._instances(class_name)
+            if key == "role":
+                classes = {self._odr + name for name in REQUESTER_ROLE_CLASSES}
+                concepts = [
+                    c for c in concepts if set(self._iris(c, self._odr + "roleOf")) & classes
+                ]
+            vocabulary[key] = {
+                notation: concept
+                for concept in concepts
+                if (notation := self.notation(concept)) is not None
+            }
+        return vocabulary
+
+    def vocabulary_json(self, lang: str = "en") -> dict[str, list[dict[str, str]]]:
+        """The allowed values of each enumerated request key, with their concepts and labels."""
+        return {
+            key: [
+                {"id": notation, "iri": iri, "label": self.label(iri, lang)}
+                for notation, iri in concepts.items()
+            ]
+            for key, concepts in self.vocabulary.items()
+        }
+
+    # Running the rules -----------------------------------------------------------------------
+
+    def lookup(self, facts: Facts, lang: str = "en") -> Answer:
+        """Run the rules over the case graph of ``facts`` and shape the answer."""
+        case_triples = self.case_triples(facts)
+        graph = ox.NamedNode(f"urn:uuid:{uuid.uuid4()}")
+        try:
+            self._store.extend(
+                ox.Quad(t.subject, t.predicate, t.object, graph) for t in case_triples
+            )
+            derived: list[ox.Triple] = []
+            for _name, rule in self.rules:
+                result = list(self._store.query(rule, default_graph=[ox.DefaultGraph(), graph]))
+                self._store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in result)
+                derived.extend(result)
+        finally:
+            self._store.remove_graph(graph)
+        answer = _AnswerShaper(self, facts, derived, lang).shape()
+        triples = sorted(set(case_triples) | set(derived), key=str)
+        return Answer(json=answer, triples=triples, prefixes=self.prefixes)
+
+    def case_triples(self, facts: Facts) -> list[ox.Triple]:
+        """The case graph of ``facts`` in the project's vocabulary."""
+        odr = self._odr
+        case = ox.NamedNode("urn:odr-kg:lookup:case")
+        order = ox.NamedNode("urn:odr-kg:lookup:order")
+        party = ox.NamedNode("urn:odr-kg:lookup:complainant")
+
+        def iri(name: str) -> ox.NamedNode:
+            return ox.NamedNode(odr + name)
+
+        def date(value: dt.date) -> ox.Literal:
+            return ox.Literal(value.isoformat(), datatype=ox.NamedNode(XSD + "date"))
+
+        role_class = next(
+            c for c in self._iris(self.vocabulary["role"][facts.role], odr + "roleOf")
+        )
+        rdf_type = ox.NamedNode(RDF_TYPE)
+        triples = [
+            ox.Triple(case, rdf_type, iri("Case")),
+            ox.Triple(
+                case, iri("channel"), ox.NamedNode(self.vocabulary["channel"][facts.channel])
+            ),
+            ox.Triple(case, iri("claimType"), ox.NamedNode(self.vocabulary["claim"][facts.claim])),
+            ox.Triple(case, iri("complainant"), party),
+            ox.Triple(party, rdf_type, ox.NamedNode(role_class)),
+            ox.Triple(case, iri("transaction"), order),
+            ox.Triple(order, rdf_type, iri("TransactionContract")),
+            ox.Triple(case, ox.NamedNode(self._lookup_ns + "asOf"), date(facts.as_of)),
+        ]
+        for prop, money in (("amountPaid", facts.paid), ("guaranteeAmount", facts.guarantee)):
+            if money is not None:
+                node = ox.NamedNode(f"urn:odr-kg:lookup:{prop}")
+                triples += [
+                    ox.Triple(order, iri(prop), node),
+                    ox.Triple(node, rdf_type, ox.NamedNode(SCHEMA + "MonetaryAmount")),
+                    ox.Triple(
+                        node,
+                        ox.NamedNode(SCHEMA + "value"),
+                        ox.Literal(str(money.amount), datatype=ox.NamedNode(XSD + "decimal")),
+                    ),
+                    ox.Triple(node, ox.NamedNode(SCHEMA + "currency"), ox.Literal(money.currency)),
+                ]
+        if facts.received_on is not None:
+            triples.append(ox.Triple(order, iri("receivedOn"), date(facts.received_on)))
+        if facts.opened_on is not None:
+            triples.append(ox.Triple(case, iri("openedOn"), date(facts.opened_on)))
+        clause = ox.NamedNode("urn:odr-kg:lookup:forum-clause")
+        triples += [
+            ox.Triple(order, iri("forumClause"), clause),
+            ox.Triple(clause, rdf_type, iri("ForumClause")),
+            ox.Triple(
+                clause,
+                iri("forumChoice"),
+                ox.NamedNode(self.vocabulary["contractForum"][facts.contract_forum]),
+            ),
+        ]
+        if facts.clause_forum is not None:
+            triples.append(ox.Triple(clause, iri("forum"), ox.NamedNode(facts.clause_forum)))
+        if facts.dissatisfied:
+            objection = ox.NamedNode("urn:odr-kg:lookup:objection")
+            triples += [
+                ox.Triple(case, iri("objection"), objection),
+                ox.Triple(objection, rdf_type, iri("Objection")),
+            ]
+        return triples
+
+    # Reading the facts ------------------------------------------------------------------------
+
+    def facts_from_json(self, request: Any, today: dt.date | None = None) -> Facts:
+        """The facts of a JSON request (see the API contract); raise :class:`LookupInputError`."""
+        if not isinstance(request, Mapping):
+            raise LookupInputError("(body)", "the request must be a JSON object")
+        values = {key: self._enumerated(request, key) for key in ("role", "channel", "claim")}
+        contract_forum = (
+            self._enumerated(request, "contractForum")
+            if request.get("contractForum") is not None
+            else "unknown"
+        )
+        paid = _money(request.get("paid"), "paid")
+        guarantee = _money(request.get("guarantee"), "guarantee")
+        _same_currency(paid, guarantee)
+        dissatisfied = request.get("dissatisfiedWithDecision", False)
+        if dissatisfied is None:
+            dissatisfied = False
+        if not isinstance(dissatisfied, bool):
+            raise LookupInputError(
+                "dissatisfiedWithDecision", "must be true or false", ["true", "false"]
+            )
+        received_on = _date(request.get("receivedOn"), "receivedOn")
+        as_of = _date(request.get("asOf"), "asOf") or today or dt.date.today()
+        return Facts(
+            role=values["role"],
+            channel=values["channel"],
+            claim=values["claim"],
+            as_of=as_of,
+            paid=paid,
+            guarantee=guarantee,
+            received_on=received_on,
+            dissatisfied=dissatisfied,
+            contract_forum=contract_forum,
+        )
+
+    def _enumerated(self, request: Mapping[str, Any], key: str) -> str:
+        allowed = self.vocabulary[key]
+        value = request.get(key)
+        if value is None or value == "":
+            raise LookupInputError(key, "is required", allowed)
+        if not isinstance(value, str) or value not in allowed:
+            raise LookupInputError(key, f"unknown value {value!r}", allowed)
+        return value
+
+    def facts_from_case(
+        self,
+        case_graph: rdflib.Graph,
+        as_of: dt.date | None = None,
+        dissatisfied: bool | None = None,
+    ) -> Facts:
+        """The facts of a case graph (``odr:Case`` with its transaction contract).
+
+        The complainant's class gives the role; an ``odr:objection`` says the party is
+        dissatisfied with the decision, unless ``dissatisfied`` says otherwise.
+        """
+        odr = rdflib.Namespace(self._odr)
+        cases = sorted(set(case_graph.subjects(RDF.type, odr.Case)), key=str)
+        if len(cases) != 1:
+            raise LookupInputError(
+                "odr:Case", f"the graph must describe one case, not {len(cases)}"
+            )
+        (case,) = cases
+
+        def concept(prop: rdflib.URIRef, key: str, subject: rdflib.term.Node = case) -> str:
+            value = case_graph.value(subject, prop)
+            by_iri = {iri: notation for notation, iri in self.vocabulary[key].items()}
+            if value is None:
+                raise LookupInputError(f"odr:{prop.split('/')[-1]}", "is required", by_iri.values())
+            if str(value) not in by_iri:
+                raise LookupInputError(
+                    f"odr:{prop.split('/')[-1]}", f"unknown value <{value}>", by_iri.values()
+                )
+            return by_iri[str(value)]
+
+        complainant = case_graph.value(case, odr.complainant)
+        classes = (
+            {str(c) for c in case_graph.objects(complainant, RDF.type)} if complainant else set()
+        )
+        roles = [
+            notation
+            for notation, iri in self.vocabulary["role"].items()
+            if set(self._iris(iri, self._odr + "roleOf")) & classes
+        ]
+        if len(roles) != 1:
+            raise LookupInputError(
+                "odr:complainant", "must be one odr:Buyer or odr:Seller", self.vocabulary["role"]
+            )
+        order = case_graph.value(case, odr.transaction)
+        paid = guarantee = None
+        received_on = None
+        contract_forum = "unknown"
+        clause_forum = None
+        if order is not None:
+            paid = _case_money(case_graph, order, odr.amountPaid, "odr:amountPaid")
+            guarantee = _case_money(case_graph, order, odr.guaranteeAmount, "odr:guaranteeAmount")
+            received = case_graph.value(order, odr.receivedOn)
+            received_on = _date(str(received), "odr:receivedOn") if received is not None else None
+            clause = case_graph.value(order, odr.forumClause)
+            if clause is not None and case_graph.value(clause, odr.forumChoice) is not None:
+                contract_forum = concept(odr.forumChoice, "contractForum", clause)
+                forum = case_graph.value(clause, odr.forum)
+                clause_forum = str(forum) if isinstance(forum, rdflib.URIRef) else None
+        _same_currency(paid, guarantee)
+        opened = case_graph.value(case, odr.openedOn)
+        if dissatisfied is None:
+            dissatisfied = case_graph.value(case, odr.objection) is not None
+        return Facts(
+            role=roles[0],
+            channel=concept(odr.channel, "channel"),
+            claim=concept(odr.claimType, "claim"),
+            as_of=as_of or dt.date.today(),
+            paid=paid,
+            guarantee=guarantee,
+            received_on=received_on,
+            dissatisfied=dissatisfied,
+            contract_forum=contract_forum,
+            opened_on=_date(str(opened), "odr:openedOn") if opened is not None else None,
+            clause_forum=clause_forum,
+        )
+
+
+def load_rules(base: str = resources.DEFAULT_BASE) -> list[tuple[str, str]]:
+    """The lookup rules, ``(file name, SPARQL)`` in file-name order, rebased onto ``base``."""
+    folder = resources.data_dir("queries") / RULES_FOLDER
+    entries = sorted(
+        (entry for entry in folder.iterdir() if entry.name.endswith(".rq")),
+        key=lambda entry: entry.name,
+    )
+    return [(entry.name, resources.read_data_text(entry, base)) for entry in entries]
+
+
+def _money(value: Any, name: str) -> Money | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise LookupInputError(name, 'must be an object {"amount": "12000.00", "currency": "USD"}')
+    return Money(
+        _amount(value.get("amount"), f"{name}.amount"),
+        _currency(value.get("currency"), f"{name}.currency"),
+    )
+
+
+def _amount(value: Any, name: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise LookupInputError(name, "must be a decimal number, as a string or a number")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise LookupInputError(name, f"{value!r} is not a decimal number") from None
+    if not amount.is_finite():
+        raise LookupInputError(name, f"{value!r} is not a finite amount")
+    if amount < 0:
+        raise LookupInputError(name, "must not be negative")
+    if len(amount.as_tuple().digits) > MAX_AMOUNT_DIGITS:
+        raise LookupInputError(name, f"has more than {MAX_AMOUNT_DIGITS} digits")
+    return amount
+
+
+def _currency(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not CURRENCY_PATTERN.match(value):
+        raise LookupInputError(name, "must be a three-letter ISO 4217 code such as USD")
+    return value
+
+
+def _same_currency(paid: Money | None, guarantee: Money | None) -> None:
+    if paid is not None and guarantee is not None and paid.currency != guarantee.currency:
+        raise LookupInputError(
+            "guarantee.currency",
+            f"differs from paid.currency ({guarantee.currency} vs {paid.currency}); "
+            "amounts are not converted",
+        )
+
+
+def _date(value: Any, name: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise LookupInputError(name, "must be a date YYYY-MM-DD")
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise LookupInputError(name, f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+def _case_money(
+    graph: rdflib.Graph, order: rdflib.term.Node, prop: rdflib.URIRef, name: str
+) -> Money | None:
+    node = graph.value(order, prop)
+    if node is None:
+        return None
+    schema = rdflib.Namespace(SCHEMA)
+    value = graph.value(node, schema.value)
+    currency = graph.value(node, schema.currency)
+    return Money(
+        _amount(str(value) if value is not None else None, f"{name}/schema:value"),
+        _currency(str(currency) if currency is not None else None, f"{name}/schema:currency"),
+    )
+
+
+# Shaping the answer ---------------------------------------------------------------------------
+
+CAVEAT_TEMPLATES = {
+    "not-stated": {
+        "en": "The sources do not state the {what} of: {subjects}.",
+        "zh": "来源未说明以下内容的{what}：{subjects}。",
+    },
+    "conflict": {
+        "en": "The sources conflict: {a} / {b}. Both are shown.",
+        "zh": "来源存在冲突：{a} / {b}。两者均列出。",
+    },
+    "confidence": {
+        "en": "Resting on {level}-confidence sources only: {subjects}.",
+        "zh": "仅有{level}可信度来源支持：{subjects}。",
+    },
+    "passed": {
+        "en": "The time limit \u201c{label}\u201d passed on {date}.",
+        "zh": "期限\u201c{label}\u201d已于{date}届满。",
+    },
+    "exception": {
+        "en": "Exception to \u201c{label}\u201d: {exception}",
+        "zh": "\u201c{label}\u201d的例外：{exception}",
+    },
+    "unspecified-days": {
+        "en": "\u201c{label}\u201d: the source does not say whether the days are calendar, "
+        "working or business days; dated here in calendar days.",
+        "zh": "\u201c{label}\u201d：来源未说明是自然日、工作日还是营业日；此处按自然日计算。",
+    },
+    "undated": {
+        "en": "\u201c{label}\u201d is not dated: {why}.",
+        "zh": "\u201c{label}\u201d未能计算日期：{why}。",
+    },
+    "assumed-opening": {
+        "en": "No opening date was given: the days counted from the opening of the dispute are "
+        "dated as if it were opened on {date}, counting that day as day 1.",
+        "zh": "未提供纠纷发起日期：自发起纠纷起算的天数按{date}发起计算，当日为第1天。",
+    },
+    "no-cap": {
+        "en": "The advance refund cap needs both the amount paid and the seller's guarantee "
+        "amount; give both to see it.",
+        "zh": "计算先行赔付上限需要实际支付金额和卖家保障额度；请同时提供两者。",
+    },
+}
+UNDATED_REASONS = {
+    "receipt": {"en": "no date of confirmed receipt was given", "zh": "未提供确认收货日期"},
+    "trigger": {
+        "en": "it is counted from an event whose date is not known ({event})",
+        "zh": "其起算事件的日期未知（{event}）",
+    },
+    "day-count": {
+        "en": "it is counted in {days}, which depend on calendars the sources do not give",
+        "zh": "其按{days}计算，而来源未提供相应日历",
+    },
+}
+
+
+class _AnswerShaper:
+    """Turns the statements the rules derived into the JSON answer."""
+
+    def __init__(self, engine: LookupEngine, facts: Facts, derived: list[ox.Triple], lang: str):
+        self.engine = engine
+        self.facts = facts
+        self.lang = lang
+        self.lk = engine._lookup_ns
+        self.odr = engine._odr
+        self.graph: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+        for triple in derived:
+            key = triple.subject.value
+            objects = self.graph[key][triple.predicate.value]
+            if triple.object not in objects:
+                objects.append(triple.object)
+        self.used: list[str] = []
+        self.caveats: list[str] = []
+
+    def _derived(self, subject: str, name: str) -> list[Any]:
+        return self.graph.get(subject, {}).get(self.lk + name, [])
+
+    def _flag(self, subject: str, name: str) -> bool | None:
+        values = self._derived(subject, name)
+        return values[0].value == "true" if values else None
+
+    def _text(self, subject: str, name: str) -> str | None:
+        literals = self._derived(subject, name)
+        for wanted in (self.lang, "en"):
+            for literal in literals:
+                if literal.language == wanted:
+                    return literal.value
+        return literals[0].value if literals else None
+
+    def _caveat(self, key: str, **values: str) -> None:
+        text = CAVEAT_TEMPLATES[key].get(self.lang, CAVEAT_TEMPLATES[key]["en"]).format(**values)
+        if text not in self.caveats:
+            self.caveats.append(text)
+
+    def basis(self, subject: str) -> list[dict[str, Any]]:
+        """The legal basis of the derived statements about ``subject``."""
+        bases: list[dict[str, Any]] = []
+        for statement in [o.value for o in self._derived(subject, "basedOn")]:
+            if statement not in self.used:
+                self.used.append(statement)
+            for basis in self._basis_of(statement):
+                if basis not in bases:
+                    bases.append(basis)
+        return bases
+
+    def _basis_of(self, statement: str) -> list[dict[str, Any]]:
+        # The basis of a statement depends on the knowledge graph alone: computed once.
+        key = (statement, self.lang)
+        if key not in self.engine._bases:
+            self.engine._bases[key] = self._read_basis_of(statement)
+        return [dict(basis) for basis in self.engine._bases[key]]
+
+    def _read_basis_of(self, statement: str) -> list[dict[str, Any]]:
+        engine = self.engine
+        articles: list[str | None] = list(engine._iris(statement, self.odr + "legalBasis"))
+        sources = engine._iris(statement, DCTERMS + "source") or [None]
+        confidence_iri = engine._first(statement, self.odr + "confidence")
+        confidence = engine.notation(confidence_iri) if confidence_iri else None
+        bases = []
+        for article in articles or [None]:
+            document, number = (None, None) if article is None else self._document_of(article)
+            for source in sources:
+                url = engine._first(source, SCHEMA + "url") if source else None
+                bases.append(
+                    {
+                        "iri": article or statement,
+                        "document": document,
+                        "article": number,
+                        "source": url or source,
+                        "confidence": confidence,
+                    }
+                )
+        return bases
+
+    def _document_of(self, article: str) -> tuple[str, str | None]:
+        engine = self.engine
+        number = engine._first(article, ELI + "number")
+        document = article
+        seen = {article}
+        while parents := [p for p in engine._iris(document, ELI + "is_part_of") if p not in seen]:
+            document = parents[0]
+            seen.add(document)
+        return engine.label(document, self.lang), number
+
+    def shape(self) -> dict[str, Any]:
+        stages = [self._stage(stage) for stage in self._stages()]
+        decisions = self._decisions()
+        enforcement = {"advanceRefund": self._advance_refund()}
+        objections = self._objections()
+        self._knowledge_caveats()
+        return {
+            "stages": stages,
+            "decisions": decisions,
+            "enforcement": enforcement,
+            "objections": objections,
+            "caveats": self.caveats,
+        }
+
+    def _stages(self) -> list[str]:
+        engine = self.engine
+        stages = engine._instances("Stage")
+        return sorted(stages, key=lambda s: int(engine._first(s, self.odr + "stageOrder") or 0))
+
+    def _stage(self, stage: str) -> dict[str, Any]:
+        engine = self.engine
+        return {
+            "stage": engine.notation(stage),
+            "iri": stage,
+            "label": engine.label(stage, self.lang),
+            "applies": bool(self._flag(stage, "applies")),
+            "reason": self._text(stage, "reason"),
+            "legalBasis": self.basis(stage),
+            "deadlines": self._deadlines(stage),
+        }
+
+    def _deadlines(self, stage: str) -> list[dict[str, Any]]:
+        engine = self.engine
+        provisions = [
+            subject
+            for subject, predicates in self.graph.items()
+            if any(o.value == stage for o in predicates.get(self.lk + "deadlineOf", []))
+        ]
+        deadlines = []
+        for provision in provisions:
+            due = self._derived(provision, "dueOn")
+            label = engine.label(provision, self.lang)
+            version = engine._first(provision, self.odr + "inVersion")
+            deadline = {
+                "label": label,
+                "date": due[0].value if due else None,
+                "passed": self._flag(provision, "passed"),
+                "version": engine.label(version, self.lang) if version else None,
+                "legalBasis": self.basis(provision),
+            }
+            deadlines.append(deadline)
+            self._deadline_caveats(provision, deadline)
+        return sorted(deadlines, key=lambda d: (d["date"] is None, d["date"] or "", d["label"]))
+
+    def _deadline_caveats(self, provision: str, deadline: dict[str, Any]) -> None:
+        engine = self.engine
+        label = deadline["label"]
+        exception = [
+            o
+            for o in engine._values(provision, self.odr + "exception")
+            if isinstance(o, ox.Literal)
+        ]
+        if deadline["passed"]:
+            self._caveat("passed", label=label, date=deadline["date"])
+        if exception:
+            self._caveat("exception", label=label, exception=exception[0].value)
+        trigger = engine._first(provision, self.odr + "countedFrom") or ""
+        day_count = engine._first(provision, self.odr + "dayCount")
+        unspecified = day_count is None or engine.notation(day_count) == "unspecified"
+        if deadline["date"] is None:
+            if not unspecified and engine.notation(day_count or "") != "calendar":
+                why = UNDATED_REASONS["day-count"][self._lang_key()].format(
+                    days=engine.label(day_count or "", self.lang)
+                )
+            elif engine.notation(trigger) == "confirmed-receipt":
+                why = UNDATED_REASONS["receipt"][self._lang_key()]
+            else:
+                why = UNDATED_REASONS["trigger"][self._lang_key()].format(
+                    event=engine.label(trigger, self.lang)
+                )
+            self._caveat("undated", label=label, why=why)
+        elif engine.notation(trigger) == "dispute-opened" and self.facts.opened_on is None:
+            self._caveat("assumed-opening", date=self.facts.as_of.isoformat())
+        if deadline["date"] is not None and unspecified:
+            self._caveat("unspecified-days", label=label)
+
+    def _lang_key(self) -> str:
+        return self.lang if self.lang in LANGUAGES else "en"
+
+    def _decisions(self) -> list[dict[str, Any]]:
+        engine = self.engine
+        remedies = [
+            subject
+            for subject in self.graph
+            if self._flag(subject, "available") and self._derived(subject, "family")
+        ]
+        decisions = []
+        for remedy in remedies:
+            family = self._derived(remedy, "family")[0].value
+            decisions.append(
+                {
+                    "remedy": engine.notation(remedy),
+                    "iri": remedy,
+                    "label": engine.label(remedy, self.lang),
+                    "family": {
+                        "iri": family,
+                        "notation": engine.notation(family),
+                        "label": engine.label(family, self.lang),
+                    },
+                    "legalBasis": self.basis(remedy),
+                }
+            )
+        return sorted(decisions, key=lambda d: (d["family"]["notation"] or "", d["remedy"] or ""))
+
+    def _advance_refund(self) -> dict[str, Any]:
+        remedy = self._remedy_with_notation("advance-refund")
+        available = bool(self._flag(remedy, "available"))
+        cap = None
+        caps = self._derived(remedy, "cap")
+        if caps:
+            node = caps[0].value
+            value = self.graph[node][SCHEMA + "value"][0].value
+            currency = self.graph[node][SCHEMA + "currency"][0].value
+            cap = Money(Decimal(value), currency).to_json()
+        elif available:
+            self._caveat("no-cap")
+        return {
+            "available": available,
+            "cap": cap,
+            "reason": self._text(remedy, "reason"),
+            "legalBasis": self.basis(remedy),
+        }
+
+    def _remedy_with_notation(self, notation: str) -> str:
+        concepts = self.engine._instances("Remedy")
+        return next(c for c in concepts if self.engine.notation(c) == notation)
+
+    def _objections(self) -> list[dict[str, Any]]:
+        engine = self.engine
+        routes = [r for r in engine._instances("ObjectionRoute") if self._flag(r, "available")]
+        objections = []
+        for route in routes:
+            against_role = engine._first(route, self.odr + "againstRole")
+            forum = self._derived(route, "forum")
+            procedure = self._derived(route, "procedure")
+            choice = self._derived(route, "forumChoice")
+            reason = engine._first(route, SKOS + "definition") if self.lang == "en" else None
+            reason = reason or engine.label(route, self.lang)
+            if choice:
+                reason = f"{reason} ({engine.label(choice[0].value, self.lang)})"
+            objections.append(
+                {
+                    "approach": engine.notation(route),
+                    "against": "alibaba"
+                    if against_role and engine.notation(against_role) == "platform"
+                    else "counterparty",
+                    "procedure": engine.notation(procedure[0].value) if procedure else None,
+                    "forum": {
+                        "iri": forum[0].value,
+                        "label": engine.label(forum[0].value, self.lang),
+                    }
+                    if forum
+                    else None,
+                    "reason": reason,
+                    "legalBasis": self.basis(route),
+                }
+            )
+        return sorted(objections, key=lambda o: o["approach"] or "")
+
+    def _knowledge_caveats(self) -> None:
+        """Caveats where the knowledge graph says a source is silent, conflicting or weak."""
+        engine = self.engine
+        not_stated: dict[str, list[str]] = {}
+        by_confidence: dict[str, list[str]] = {}
+        subjects = list(self.used)
+        for statement in self.used:
+            for article in engine._iris(statement, self.odr + "legalBasis"):
+                if article not in subjects:
+                    subjects.append(article)
+        for subject in subjects:
+            for prop in engine._iris(subject, self.odr + "notStated"):
+                not_stated.setdefault(prop, []).append(engine.label(subject, self.lang))
+        for statement in self.used:
+            level_iri = engine._first(statement, self.odr + "confidence")
+            level = engine.notation(level_iri) if level_iri else None
+            if level is not None and level != "high":
+                by_confidence.setdefault(level_iri or "", []).append(
+                    engine.label(statement, self.lang)
+                )
+            for other in engine._iris(statement, self.odr + "conflictsWith"):
+                pair = sorted([engine.label(statement, self.lang), engine.label(other, self.lang)])
+                self._caveat("conflict", a=pair[0], b=pair[1])
+        for prop, labels in not_stated.items():
+            self._caveat(
+                "not-stated", what=engine.label(prop, self.lang), subjects="; ".join(labels)
+            )
+        for level_iri, labels in by_confidence.items():
+            self._caveat(
+                "confidence", level=engine.label(level_iri, self.lang), subjects="; ".join(labels)
+            )

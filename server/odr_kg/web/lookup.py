@@ -1,0 +1,169 @@
+"""The procedure lookup as a web page: ``GET /lookup``, a form submitted by GET, so every
+answer has a shareable URL; ``/lookup.json`` and ``/lookup.ttl`` give the same answer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
+
+from odr_kg.lookup import LookupInputError
+from odr_kg.web.api import get_engine, request_language
+
+bp = Blueprint("lookup", __name__)
+
+FORM_FIELDS = (
+    "role",
+    "channel",
+    "claim",
+    "paidAmount",
+    "paidCurrency",
+    "guaranteeAmount",
+    "guaranteeCurrency",
+    "receivedOn",
+    "asOf",
+    "dissatisfiedWithDecision",
+    "contractForum",
+)
+TEXT = {
+    "en": {
+        "title": "Procedure lookup",
+        "role": "You are the",
+        "channel": "Order",
+        "claim": "Claim",
+        "paid": "Amount paid",
+        "guarantee": "Seller's guarantee amount",
+        "currency": "currency",
+        "receivedOn": "Date of confirmed receipt",
+        "asOf": "As of (default today)",
+        "dissatisfied": "I am dissatisfied with Alibaba's decision",
+        "contractForum": "Dispute clause of the contract",
+        "submit": "Look up",
+        "answer": "Answer",
+        "applies": "applies",
+        "notApplies": "does not apply",
+        "decisions": "What Alibaba can decide",
+        "advance": "Advance refund",
+        "cap": "cap",
+        "objections": "Where to object",
+        "deadlines": "Deadlines",
+        "caveats": "Caveats",
+        "basis": "Legal basis",
+        "passed": "passed",
+        "asJson": "Answer as JSON",
+        "asTurtle": "Answer as Turtle",
+        "noForum": "forum set by the contract",
+        "available": "available",
+        "notAvailable": "not available",
+        "errors": "Please correct",
+        "approach": "Approach",
+        "noDate": "no date",
+        "flow": "The four stages of the procedure",
+    },
+    "zh": {
+        "title": "程序查询",
+        "role": "您是",
+        "channel": "订单",
+        "claim": "投诉类型",
+        "paid": "实际支付金额",
+        "guarantee": "卖家保障额度",
+        "currency": "币种",
+        "receivedOn": "确认收货日期",
+        "asOf": "查询日期（默认今天）",
+        "dissatisfied": "我对阿里巴巴的裁决不满",
+        "contractForum": "合同争议解决条款",
+        "submit": "查询",
+        "answer": "结果",
+        "applies": "适用",
+        "notApplies": "不适用",
+        "decisions": "阿里巴巴可作出的裁决",
+        "advance": "先行赔付",
+        "cap": "上限",
+        "objections": "异议途径",
+        "deadlines": "期限",
+        "caveats": "说明",
+        "basis": "法律依据",
+        "passed": "已届满",
+        "asJson": "以 JSON 下载结果",
+        "asTurtle": "以 Turtle 下载结果",
+        "noForum": "由合同约定",
+        "available": "可用",
+        "notAvailable": "不可用",
+        "errors": "请更正",
+        "approach": "途径",
+        "noDate": "无日期",
+        "flow": "程序的四个阶段",
+    },
+}
+
+
+def request_of_form(args: Mapping[str, str]) -> dict[str, Any]:
+    """The JSON request that the form's fields (named like the JSON keys) describe."""
+    lookup_request: dict[str, Any] = {
+        key: args.get(key) or None for key in ("role", "channel", "claim", "contractForum")
+    }
+    for name in ("paid", "guarantee"):
+        amount, currency = args.get(f"{name}Amount"), args.get(f"{name}Currency")
+        if amount:
+            lookup_request[name] = {"amount": amount, "currency": (currency or "").upper()}
+    for name in ("receivedOn", "asOf"):
+        lookup_request[name] = args.get(name) or None
+    lookup_request["dissatisfiedWithDecision"] = args.get("dissatisfiedWithDecision") in (
+        "true",
+        "on",
+        "1",
+    )
+    return lookup_request
+
+
+def _answer_of_query() -> Any:
+    engine = get_engine()
+    return engine.lookup(
+        engine.facts_from_json(request_of_form(request.args)), request_language(request)
+    )
+
+
+@bp.get("/lookup")
+def form() -> tuple[str, int] | str:
+    lang = request_language(request)
+    engine = get_engine()
+    values = {key: request.args.get(key, "") for key in FORM_FIELDS}
+    answer, error, status = None, None, 200
+    if request.args.get("role") or request.args.get("channel") or request.args.get("claim"):
+        try:
+            answer = _answer_of_query().json
+        except LookupInputError as problem:
+            error, status = problem, 422
+    query = {key: value for key, value in request.args.items() if value}
+    return render_template(
+        "lookup.html",
+        lang=lang,
+        text=TEXT[lang],
+        vocabulary=engine.vocabulary_json(lang),
+        values=values,
+        answer=answer,
+        error=error,
+        json_url=url_for("lookup.as_json", **query),
+        turtle_url=url_for("lookup.as_turtle", **query),
+        other_lang_url=url_for("lookup.form", **{**query, "lang": "en" if lang == "zh" else "zh"}),
+    ), status
+
+
+@bp.get("/lookup.json")
+def as_json() -> Response:
+    answer = _answer_of_query()
+    return Response(
+        json.dumps(answer.json, ensure_ascii=False, indent=2), mimetype="application/json"
+    )
+
+
+@bp.get("/lookup.ttl")
+def as_turtle() -> Response:
+    return Response(_answer_of_query().turtle(), mimetype="text/turtle")
+
+
+@bp.errorhandler(LookupInputError)
+def unacceptable(error: LookupInputError) -> tuple[Response, int]:
+    return jsonify(error={"status": 422, **error.to_json()}), 422

@@ -1,0 +1,237 @@
+"""The lookup's JSON API and web form: content types, languages, and each kind of bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from flask.testing import FlaskClient
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUEST = {
+    "role": "buyer",
+    "channel": "trade-assurance",
+    "claim": "non-delivery",
+    "paid": {"amount": "12000.00", "currency": "USD"},
+    "guarantee": {"amount": 5000, "currency": "USD"},
+    "asOf": "2026-11-27",
+    "dissatisfiedWithDecision": True,
+}
+
+
+def test_lookup_answers_json(client: FlaskClient) -> None:
+    response = client.post("/api/lookup", json=REQUEST)
+    assert response.status_code == 200
+    answer = response.get_json()
+    assert set(answer) == {"stages", "decisions", "enforcement", "objections", "caveats"}
+    assert answer["enforcement"]["advanceRefund"]["cap"] == {"amount": "5000.00", "currency": "USD"}
+
+
+def test_lookup_answers_turtle_when_asked(client: FlaskClient) -> None:
+    response = client.post("/api/lookup", json=REQUEST, headers={"Accept": "text/turtle"})
+    assert response.status_code == 200
+    assert response.mimetype == "text/turtle"
+    triples = list(ox.parse(response.data, ox.RdfFormat.TURTLE))
+    assert any(t.predicate.value.endswith("lookup/basedOn") for t in triples)
+
+
+@pytest.mark.parametrize(
+    ("query", "headers"), [({"lang": "zh"}, {}), ({}, {"Accept-Language": "zh-CN,zh;q=0.9"})]
+)
+def test_chinese_labels(
+    client: FlaskClient, query: dict[str, str], headers: dict[str, str]
+) -> None:
+    answer = client.post(
+        "/api/lookup", json=REQUEST, query_string=query, headers=headers
+    ).get_json()
+    assert answer["stages"][0]["label"] == "在线调解"
+
+
+def test_the_case_graphs_are_read_as_turtle_and_json_ld(client: FlaskClient) -> None:
+    for path, media_type in (
+        ("trade-assurance-non-delivery.ttl", "text/turtle"),
+        ("offline-non-payment.jsonld", "application/ld+json"),
+    ):
+        response = client.post(
+            "/api/lookup",
+            data=(ROOT / "cases" / path).read_bytes(),
+            content_type=media_type,
+            query_string={"asOf": "2026-11-27"},
+        )
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["stages"][3]["applies"] is True
+
+
+def test_vocabulary_lists_the_claim_types_of_the_graph(client: FlaskClient) -> None:
+    vocabulary = client.get("/api/vocabulary").get_json()
+    assert [c["id"] for c in vocabulary["claim"]] == [
+        "damage",
+        "non-delivery",
+        "non-payment",
+        "quality",
+        "shortage",
+    ]
+    assert {r["id"] for r in vocabulary["role"]} == {"buyer", "seller"}
+    assert {c["id"] for c in vocabulary["contractForum"]} == {
+        "arbitration",
+        "chinese-court",
+        "foreign-court",
+        "none",
+        "unknown",
+    }
+
+
+def test_validate_summarises_and_gives_turtle(client: FlaskClient) -> None:
+    case = (ROOT / "cases" / "trade-assurance-non-delivery.ttl").read_bytes()
+    summary = client.post("/api/validate", data=case, content_type="text/turtle").get_json()
+    assert summary["conforms"] is True
+    invalid = (
+        ROOT / "tests" / "cases" / "invalid" / "advance-refund-above-guarantee.ttl"
+    ).read_bytes()
+    report = client.post(
+        "/api/validate", data=invalid, content_type="text/turtle", headers={"Accept": "text/turtle"}
+    )
+    assert report.mimetype == "text/turtle"
+    assert b"ValidationResult" in report.data
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "field"),
+    [
+        (b"{", "application/json", 400, None),
+        (b"role=buyer", "application/x-www-form-urlencoded", 415, None),
+        (b"@prefix broken", "text/turtle", 400, None),
+        (b'{"channel": "offline", "claim": "quality"}', "application/json", 422, "role"),
+        (
+            b'{"role": "buyer", "channel": "offline", "claim": "late-shipment"}',
+            "application/json",
+            422,
+            "claim",
+        ),
+        (
+            b'{"role": "buyer", "channel": "post", "claim": "quality"}',
+            "application/json",
+            422,
+            "channel",
+        ),
+        (
+            b'{"role": "buyer", "channel": "offline", "claim": "quality", "contractForum": "moon"}',
+            "application/json",
+            422,
+            "contractForum",
+        ),
+        (
+            b'{"role": "buyer", "channel": "offline", "claim": "quality", "paid": {"amount": "-5", "currency": "USD"}}',  # noqa: E501
+            "application/json",
+            422,
+            "paid.amount",
+        ),
+        (
+            b'{"role": "buyer", "channel": "offline", "claim": "quality", "receivedOn": "2026-13-01"}',  # noqa: E501
+            "application/json",
+            422,
+            "receivedOn",
+        ),
+        (
+            b'{"role": "buyer", "channel": "trade-assurance", "claim": "quality", "paid": {"amount": "5", "currency": "USD"}, "guarantee": {"amount": "5", "currency": "EUR"}}',  # noqa: E501
+            "application/json",
+            422,
+            "guarantee.currency",
+        ),
+    ],
+)
+def test_bad_input_gets_a_clear_answer(
+    client: FlaskClient, body: bytes, content_type: str, status: int, field: str | None
+) -> None:
+    response = client.post("/api/lookup", data=body, content_type=content_type)
+    assert response.status_code == status
+    error = response.get_json()["error"]
+    assert error["status"] == status
+    if field is not None:
+        assert error["field"] == field
+    if field in ("claim", "channel", "role", "contractForum"):
+        assert error["allowed"]
+
+
+def test_unknown_claim_lists_the_allowed_values(client: FlaskClient) -> None:
+    error = client.post("/api/lookup", json={**REQUEST, "claim": "late-shipment"}).get_json()[
+        "error"
+    ]
+    assert error["allowed"] == ["damage", "non-delivery", "non-payment", "quality", "shortage"]
+
+
+def test_bodies_over_one_mebibyte_are_refused(client: FlaskClient) -> None:
+    response = client.post(
+        "/api/lookup", data=b" " * (1024 * 1024 + 1), content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.get_json()["error"]["status"] == 413
+
+
+def test_the_form_is_named_like_the_json_keys(client: FlaskClient) -> None:
+    page = client.get("/lookup").get_data(as_text=True)
+    for name in (
+        "role",
+        "channel",
+        "claim",
+        "paidAmount",
+        "paidCurrency",
+        "guaranteeAmount",
+        "guaranteeCurrency",
+        "receivedOn",
+        "asOf",
+        "dissatisfiedWithDecision",
+        "contractForum",
+    ):
+        assert f'name="{name}"' in page
+        assert f'<label for="{name}"' in page
+    assert 'method="get"' in page
+    assert "<script" not in page and "http://" not in page.split("<body>")[1].split("<form")[0]
+
+
+def test_the_answer_page_shows_the_flow_the_basis_and_the_downloads(client: FlaskClient) -> None:
+    query = {
+        "role": "buyer",
+        "channel": "trade-assurance",
+        "claim": "non-delivery",
+        "paidAmount": "12000",
+        "paidCurrency": "USD",
+        "guaranteeAmount": "5000",
+        "guaranteeCurrency": "USD",
+        "asOf": "2026-11-27",
+        "dissatisfiedWithDecision": "true",
+        "contractForum": "none",
+    }
+    response = client.get("/lookup", query_string=query)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<svg" in page and "Approach A" in page and "Approach B" in page
+    assert "5000.00 USD" in page
+    assert 'href="https://w3id.org/odr-kg/eli/alibaba/trade-assurance-rules/part_A/art_2.4"' in page
+    json_answer = client.get("/lookup.json", query_string=query).get_json()
+    assert (
+        json_answer
+        == client.post(
+            "/api/lookup",
+            json={
+                "role": "buyer",
+                "channel": "trade-assurance",
+                "claim": "non-delivery",
+                "paid": {"amount": "12000", "currency": "USD"},
+                "guarantee": {"amount": "5000", "currency": "USD"},
+                "asOf": "2026-11-27",
+                "dissatisfiedWithDecision": True,
+                "contractForum": "none",
+            },
+        ).get_json()
+    )
+    assert client.get("/lookup.ttl", query_string=query).mimetype == "text/turtle"
+    chinese = client.get("/lookup", query_string={**query, "lang": "zh"}).get_data(as_text=True)
+    assert 'lang="zh-Hans"' in chinese and "在线调解" in chinese
+
+
+def test_the_form_reports_a_bad_value(client: FlaskClient) -> None:
+    response = client.get("/lookup", query_string={"role": "buyer", "channel": "offline"})
+    assert response.status_code == 422
+    assert 'role="alert"' in response.get_data(as_text=True)
