@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import rdflib
 from rdflib.namespace import OWL, RDF, RDFS
@@ -12,10 +14,22 @@ from odr_kg.namespaces import ODR
 ONTOLOGY_IRI = rdflib.URIRef("https://w3id.org/odr-kg/def")
 
 
+LOOKUP_IRI = rdflib.URIRef("https://w3id.org/odr-kg/def/lookup")
+
+
+def ontology_file(name: str) -> rdflib.Graph:
+    (entry,) = [entry for entry in resources.ontology_files() if entry.name == name]
+    return rdflib.Graph().parse(data=entry.read_text(encoding="utf-8"), format="turtle")
+
+
 @pytest.fixture(scope="module")
 def ontology() -> rdflib.Graph:
-    (entry,) = resources.ontology_files()
-    return rdflib.Graph().parse(data=entry.read_text(encoding="utf-8"), format="turtle")
+    return ontology_file("odr.ttl")
+
+
+@pytest.fixture(scope="module")
+def lookup_vocabulary() -> rdflib.Graph:
+    return ontology_file("lookup.ttl")
 
 
 def declared_terms(ontology: rdflib.Graph) -> set[rdflib.URIRef]:
@@ -70,3 +84,18 @@ def test_ontology_reuses_the_standard_vocabularies(ontology: rdflib.Graph) -> No
         "http://schema.org/",
     ):
         assert any(parent.startswith(namespace) for parent in parents), namespace
+
+
+def test_lookup_vocabulary_declares_every_term_the_rules_derive(
+    lookup_vocabulary: rdflib.Graph,
+) -> None:
+    declared = {str(term) for term in declared_terms(lookup_vocabulary)}
+    used = set()
+    for entry in resources.data_dir("queries").joinpath("rules").iterdir():
+        used |= set(re.findall(r"\blookup:(\w+)", entry.read_text(encoding="utf-8")))
+    assert used
+    assert {f"{LOOKUP_IRI}/{name}" for name in used} <= declared
+    for term in declared_terms(lookup_vocabulary):
+        languages = {label.language for label in lookup_vocabulary.objects(term, RDFS.label)}
+        assert {"en", "zh"} <= languages, term
+        assert lookup_vocabulary.value(term, RDFS.isDefinedBy) == LOOKUP_IRI, term

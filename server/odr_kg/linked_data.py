@@ -260,6 +260,8 @@ def jsonld_context(store: KnowledgeStore) -> dict[str, object]:
     for row in store.query(query):
         iri = row["term"].value
         name = iri.removeprefix(namespace)
+        if "/" in name:  # a term of another vocabulary under def/, e.g. def/lookup/
+            continue
         kind = row["type"].value.rsplit("#", 1)[-1]
         if kind == "Class":
             context[name] = iri

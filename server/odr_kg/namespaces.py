@@ -69,6 +69,7 @@ class ODR(DefinedNamespace):
     amountPaid: URIRef
     appliesBetween: URIRef
     automatic: URIRef
+    caseProperty: URIRef
     buyer: URIRef
     capBy: URIRef
     channel: URIRef
@@ -123,4 +124,5 @@ class ODR(DefinedNamespace):
     supplements: URIRef
     transaction: URIRef
     treaty: URIRef
+    whenForumChoice: URIRef
     wording: URIRef
