@@ -1,29 +1,39 @@
-"""The SPARQL 1.1 Protocol endpoint, ``/sparql``: queries, the service description and a page
-for people. Reading the request and choosing formats is :mod:`odr_kg.sparql_protocol`'s work."""
+"""The SPARQL 1.1 Protocol endpoint, ``/sparql``: queries, the service description and the
+query workbench for people. Reading the request and choosing formats is
+:mod:`odr_kg.sparql_protocol`'s work.
+
+A request whose ``Accept`` puts ``text/html`` first (a browser's does; SPARQL clients never ask
+for it) gets the workbench: the query in an editor, its results as a table, download links
+that name a ``format``. Every other request gets the protocol's answer unchanged."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, make_response, render_template, request, url_for
 
 from odr_kg.sparql_protocol import (
     DESCRIPTION_MEDIA_TYPES,
+    DOWNLOAD_FORMATS,
     HTML_MEDIA_TYPE,
     RESULT_MEDIA_TYPES,
     ForbiddenQueryError,
     MalformedRequestError,
     NotAcceptableError,
     ProtocolError,
+    ProtocolRequest,
+    ResultTable,
     UnsupportedMediaTypeError,
     UpdateRefusedError,
     evaluate,
     example_queries,
     is_operation,
+    prefix_declarations,
     read_request,
     requested_media_type,
     result_kind,
+    result_table,
     service_description,
 )
 from odr_kg.store import QuerySyntaxError, serialize_results, used_prefixes
@@ -39,17 +49,18 @@ STATUS_OF_ERROR: dict[type[Exception], int] = {
     NotAcceptableError: 406,
     UnsupportedMediaTypeError: 415,
 }
-DEFAULT_QUERY = """PREFIX odr: <{base}def/>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-
+# What the workbench shows first, after the PREFIX lines of every prefix the store knows.
+DEFAULT_QUERY = """
 SELECT ?class ?label
-WHERE {{
-  ?class a <http://www.w3.org/2002/07/owl#Class> ;
+WHERE {
+  ?class a owl:Class ;
          rdfs:label ?label .
   FILTER (lang(?label) = "en")
-}}
+}
 ORDER BY ?class
 """
+# The workbench shows this many rows at most; the download links give them all.
+TABLE_ROW_LIMIT = 1000
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
@@ -64,7 +75,12 @@ def endpoint() -> Response | str:
     result = evaluate(store, operation, url_for("sparql.endpoint", _external=True))
     kind = result_kind(result)
     media_types = RESULT_MEDIA_TYPES[kind]
-    media_type = requested_media_type(kind, operation.formats) or negotiate(list(media_types))
+    media_type = requested_media_type(kind, operation.formats) or negotiate(
+        [*media_types, HTML_MEDIA_TYPE]
+    )
+    if media_type == HTML_MEDIA_TYPE:
+        table = result_table(result, store.prefixes, TABLE_ROW_LIMIT)
+        return workbench(operation.query, operation, table)
     body = serialize_results(result, media_types[media_type], store.prefixes)
     return _response(body, media_type)
 
@@ -74,16 +90,62 @@ def describe() -> Response | str:
     media_type = negotiate([*DESCRIPTION_MEDIA_TYPES, HTML_MEDIA_TYPE])
     store = get_store()
     if media_type == HTML_MEDIA_TYPE:
-        return render_template(
-            "sparql.html",
-            examples=example_queries(store.base),
-            default_query=DEFAULT_QUERY.format(base=store.base),
-        )
+        return workbench()
     triples = service_description(url_for("sparql.endpoint", _external=True), store)
     rdf_format = ox.RdfFormat.from_media_type(media_type)
     prefixes = {"sd": "http://www.w3.org/ns/sparql-service-description#", **store.prefixes}
     body = ox.serialize(triples, format=rdf_format, prefixes=used_prefixes(triples, prefixes))
     return _response(body, media_type)
+
+
+def workbench(
+    query: str | None = None,
+    operation: ProtocolRequest | None = None,
+    table: ResultTable | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    """The workbench page: ``query`` in the editor (the default query when ``None``), the
+    results ``table`` of ``operation`` with its download links, or the ``error`` it met."""
+    store = get_store()
+    if query is None:
+        query = prefix_declarations(store.prefixes, store.base) + DEFAULT_QUERY
+    graphs = {
+        "default-graph-uri": (operation.default_graphs or []) if operation else [],
+        "named-graph-uri": (operation.named_graphs or []) if operation else [],
+    }
+    downloads = []
+    if table is not None:
+        downloads = [
+            {
+                "label": label,
+                "file": f"results.{extension}",
+                "url": url_for("sparql.endpoint", query=query, format=name, **graphs),
+            }
+            for name, (label, extension) in DOWNLOAD_FORMATS[table.kind].items()
+        ]
+    examples = example_queries(store.base)
+    # A browser sends a textarea's lines ended by CRLF (HTML, form submission).
+    lines = query.replace("\r\n", "\n")
+    page = render_template(
+        "sparql.html",
+        examples=examples,
+        selected=next((e["name"] for e in examples if e["text"] == lines), None),
+        query=query,
+        graphs=graphs,
+        table=table,
+        downloads=downloads,
+        error=error,
+        status=status,
+    )
+    response = make_response(page, status)
+    response.vary.add("Accept")
+    return response
+
+
+def prefers_html() -> bool:
+    """Whether the request's ``Accept`` puts the workbench before plain text."""
+    return request.accept_mimetypes.best_match(["text/plain", HTML_MEDIA_TYPE]) == HTML_MEDIA_TYPE
 
 
 def negotiate(media_types: Sequence[str]) -> str:
@@ -112,6 +174,9 @@ def refuse(error: ProtocolError | QuerySyntaxError) -> Response:
     message = str(error)
     if isinstance(error, QuerySyntaxError):
         message = f"SPARQL syntax error: {error.message}"
+    if prefers_html():
+        queries = request.values.getlist("query")
+        return workbench(queries[0] if queries else None, error=message, status=status)
     response = Response(message + "\n", status=status, mimetype="text/plain")
     response.vary.add("Accept")
     return response
