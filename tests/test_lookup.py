@@ -334,3 +334,26 @@ def test_the_rules_are_construct_queries_citing_their_basis() -> None:
 def test_the_engine_does_not_import_flask() -> None:
     source = (ROOT / "server" / "odr_kg" / "lookup.py").read_text(encoding="utf-8")
     assert "flask" not in source.lower()
+
+
+def test_concurrent_lookups_do_not_see_each_others_cases(engine: LookupEngine) -> None:
+    # Each thread derives into its own copy of the KG; nothing a case adds may leak into
+    # another thread's answer or stay behind after the lookup.
+    import threading
+
+    facts = [engine.facts_from_json(scenario["request"]) for scenario in SCENARIOS.values()]
+    expected = [engine.lookup(one).json for one in facts]
+    mismatches: list[int] = []
+
+    def ask(index: int) -> None:
+        for _ in range(5):
+            if engine.lookup(facts[index]).json != expected[index]:
+                mismatches.append(index)
+
+    threads = [threading.Thread(target=ask, args=(index,)) for index in range(len(facts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert mismatches == []
+    assert [engine.lookup(one).json for one in facts] == expected

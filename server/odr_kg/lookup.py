@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -144,6 +144,7 @@ class LookupEngine:
         self._odr = odr
         self._lookup_ns = odr + "lookup/"
         self._store = ox.Store()
+        self._per_thread = threading.local()
         context = {store.graph_iri(name) for name in ("ontology", "kg")}
         self._store.extend(
             ox.Quad(quad.subject, quad.predicate, quad.object, ox.DefaultGraph())
@@ -231,21 +232,46 @@ class LookupEngine:
     def lookup(self, facts: Facts, lang: str = "en") -> Answer:
         """Run the rules over the case graph of ``facts`` and shape the answer."""
         case_triples = self.case_triples(facts)
-        graph = ox.NamedNode(f"urn:uuid:{uuid.uuid4()}")
-        try:
-            self._store.extend(
-                ox.Quad(t.subject, t.predicate, t.object, graph) for t in case_triples
-            )
-            derived: list[ox.Triple] = []
-            for _name, rule in self.rules:
-                result = list(self._store.query(rule, default_graph=[ox.DefaultGraph(), graph]))
-                self._store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in result)
-                derived.extend(result)
-        finally:
-            self._store.remove_graph(graph)
+        derived = self._run_rules(case_triples)
         answer = _AnswerShaper(self, facts, derived, lang).shape()
         triples = sorted(set(case_triples) | set(derived), key=str)
         return Answer(json=answer, triples=triples, prefixes=self.prefixes)
+
+    def _run_rules(self, case_triples: list[ox.Triple]) -> list[ox.Triple]:
+        """The statements the rules derive from ``case_triples`` and the knowledge graph.
+
+        Each thread has its own copy of the knowledge graph, so the case and what the rules
+        derive from it can sit in the default graph beside it (a single graph is about twice
+        as fast to query as a union of two) and be taken out again afterwards.
+        """
+        store = self._thread_store()
+        added: list[ox.Quad] = []
+
+        def add(triples: Iterable[ox.Triple]) -> None:
+            quads = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
+            fresh = [quad for quad in quads if quad not in store]
+            store.extend(fresh)
+            added.extend(fresh)
+
+        derived: list[ox.Triple] = []
+        try:
+            add(case_triples)
+            for _name, rule in self.rules:
+                result = list(store.query(rule))
+                add(result)
+                derived.extend(result)
+        finally:
+            for quad in added:
+                store.remove(quad)
+        return derived
+
+    def _thread_store(self) -> ox.Store:
+        store = getattr(self._per_thread, "store", None)
+        if store is None:
+            store = ox.Store()
+            store.extend(self._store)
+            self._per_thread.store = store
+        return store
 
     def case_triples(self, facts: Facts) -> list[ox.Triple]:
         """The case graph of ``facts`` in the project's vocabulary."""
