@@ -7,6 +7,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from odr_kg.sparql_store import SparqlEndpointStore
 from odr_kg.store import KnowledgeStore
 from odr_kg.web import create_app
 
@@ -28,8 +30,13 @@ def _no_base_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def store() -> KnowledgeStore:
+def embedded_store() -> KnowledgeStore:
     return KnowledgeStore.load()
+
+
+@pytest.fixture(scope="session")
+def store(embedded_store: KnowledgeStore) -> KnowledgeStore:
+    return embedded_store
 
 
 @pytest.fixture
@@ -116,3 +123,98 @@ def browser() -> Iterator[Browser]:
             yield chromium
         finally:
             chromium.close()
+
+
+OXIGRAPH = Path(sysconfig.get_path("scripts")) / "oxigraph"
+
+
+@dataclass(frozen=True)
+class OxigraphServer:
+    """A running ``oxigraph serve``: its SPARQL query, update and Graph Store endpoints."""
+
+    url: str
+
+    @property
+    def query(self) -> str:
+        return f"{self.url}/query"
+
+    @property
+    def update(self) -> str:
+        return f"{self.url}/update"
+
+    @property
+    def graph_store(self) -> str:
+        return f"{self.url}/store"
+
+
+@pytest.fixture(scope="session")
+def start_oxigraph() -> Iterator[Callable[[], OxigraphServer]]:
+    """Start an empty, in-memory ``oxigraph serve`` on 127.0.0.1 on a free port; the servers
+    stop at the end of the session."""
+    servers: list[subprocess.Popen[bytes]] = []
+
+    def start() -> OxigraphServer:
+        if not OXIGRAPH.is_file():
+            pytest.fail(
+                "the oxigraph server (PyPI package 'oxigraph', in the test extra) is missing"
+            )
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = subprocess.Popen(
+            [str(OXIGRAPH), "serve", "--bind", f"127.0.0.1:{port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
+        servers.append(server)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + SERVER_STARTUP_SECONDS
+        while server.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/query?query=ASK%7B%7D", timeout=2):
+                    return OxigraphServer(url)
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.05)
+        pytest.fail(f"oxigraph serve did not answer on {url}")
+
+    yield start
+    for server in servers:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(start_oxigraph: Callable[[], OxigraphServer]) -> OxigraphServer:
+    """An Oxigraph server holding the packaged graphs, pushed by ``odr-kg load``'s code; the
+    tests only read it."""
+    server = start_oxigraph()
+    SparqlEndpointStore(server.query, update_endpoint=server.update).load_packaged()
+    return server
+
+
+@pytest.fixture(scope="session")
+def external_store(oxigraph_server: OxigraphServer) -> KnowledgeStore:
+    return SparqlEndpointStore.connect(
+        oxigraph_server.query, update_endpoint=oxigraph_server.update
+    )
+
+
+@pytest.fixture(scope="session", params=["embedded", "external"])
+def any_store(request: pytest.FixtureRequest) -> KnowledgeStore:
+    """The store, once embedded and once on an Oxigraph server: a test using it runs on both."""
+    return request.getfixturevalue(f"{request.param}_store")
+
+
+@pytest.fixture(params=["embedded", "external"])
+def any_app(request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """The application, once on the embedded store and once on an Oxigraph server."""
+    config: dict[str, object] = {"TESTING": True}
+    if request.param == "external":
+        server = request.getfixturevalue("oxigraph_server")
+        config.update(SPARQL_ENDPOINT=server.query, SPARQL_UPDATE_ENDPOINT=server.update)
+    yield create_app(config)

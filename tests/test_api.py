@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+
+
+@pytest.fixture
+def client(any_app: Flask) -> FlaskClient:
+    """Each test here runs on the embedded store and on an Oxigraph server."""
+    return any_app.test_client()
+
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUEST = {

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+
+
+@pytest.fixture
+def client(any_app: Flask) -> FlaskClient:
+    """Each test here runs on the embedded store and on an Oxigraph server."""
+    return any_app.test_client()
+
 
 BASE = "https://w3id.org/odr-kg/"
 HKIAC = "/id/forum/hkiac"

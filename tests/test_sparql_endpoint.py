@@ -22,6 +22,12 @@ CONSTRUCT = "CONSTRUCT { ?s a ?type } WHERE { ?s a ?type } LIMIT 2"
 DATA_IRI = "http://example.org/cases/one"
 
 
+@pytest.fixture
+def client(any_app: Flask) -> FlaskClient:
+    """Each test here runs on the embedded store and on an Oxigraph server."""
+    return any_app.test_client()
+
+
 @pytest.fixture(scope="module")
 def case_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("data") / "case one.ttl"

@@ -15,6 +15,7 @@ from odr_kg.store import (
     GRAPH_NAMES,
     RESULTS_FORMATS,
     DataSyntaxError,
+    EmbeddedStore,
     InvalidBaseError,
     KnowledgeStore,
     QuerySyntaxError,
@@ -25,6 +26,12 @@ from odr_kg.store import (
 )
 
 OTHER_BASE = "https://example.org/odr/"
+
+
+@pytest.fixture
+def store(any_store: KnowledgeStore) -> KnowledgeStore:
+    """Every test here that takes the store runs on the embedded one and on an external one."""
+    return any_store
 
 
 def iris_of(quad: ox.Quad) -> list[str]:
@@ -74,7 +81,7 @@ def test_a_different_base_rewrites_every_iri(store: KnowledgeStore) -> None:
 @pytest.mark.parametrize("base", ["https://example.org/odr", "not an iri/", ""])
 def test_an_invalid_base_is_refused(base: str) -> None:
     with pytest.raises(InvalidBaseError):
-        KnowledgeStore(base)
+        EmbeddedStore(base)
 
 
 @pytest.mark.parametrize("fmt", sorted(EXPORT_FORMATS))
@@ -173,7 +180,7 @@ def test_add_file_loads_and_rebases_into_the_given_graph(tmp_path: Path) -> None
         f"@prefix case: <{DEFAULT_BASE}case/> .\ncase:c1 case:claims [ case:amount 10 ] .\n",
         encoding="utf-8",
     )
-    extra = KnowledgeStore(OTHER_BASE)
+    extra = EmbeddedStore(OTHER_BASE)
     extra.add_file(case, f"{OTHER_BASE}graph/case")
     assert extra.graph_sizes() == {f"{OTHER_BASE}graph/case": 2}
     assert extra.query(f"ASK {{ <{OTHER_BASE}case/c1> ?p ?o }}")
@@ -184,7 +191,7 @@ def test_add_file_names_the_file_that_does_not_parse(tmp_path: Path) -> None:
     broken = tmp_path / "broken.ttl"
     broken.write_text("<a> <b> .\n", encoding="utf-8")
     with pytest.raises(DataSyntaxError) as error:
-        KnowledgeStore().add_file(broken, f"{DEFAULT_BASE}graph/broken")
+        EmbeddedStore().add_file(broken, f"{DEFAULT_BASE}graph/broken")
     assert error.value.source.endswith("broken.ttl")
     assert "line 1" in error.value.message
 
@@ -193,7 +200,7 @@ def test_add_file_refuses_an_unknown_extension(tmp_path: Path) -> None:
     unknown = tmp_path / "data.owl"
     unknown.write_text("", encoding="utf-8")
     with pytest.raises(UnsupportedFormatError):
-        KnowledgeStore().add_file(unknown, f"{DEFAULT_BASE}graph/x")
+        EmbeddedStore().add_file(unknown, f"{DEFAULT_BASE}graph/x")
 
 
 @pytest.mark.parametrize(

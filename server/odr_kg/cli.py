@@ -2,7 +2,11 @@
 
 Exit status: 0 on success, 1 when the data is broken (a data file does not parse, or a case
 graph does not conform), 2 for a usage error (bad option, unreadable query or case file,
-unwritable output, query syntax error, a format that does not fit the result, an invalid base).
+unwritable output, query syntax error, a format that does not fit the result, an invalid base),
+3 when the store fails (an external store down, too slow or refusing; a store not loaded).
+
+Every command works on the embedded store in memory by default, on disk with ``--store PATH``,
+or on an external SPARQL 1.1 store with ``--endpoint URL``.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ import argparse
 import os
 import sys
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 import pyoxigraph as ox
 
@@ -19,13 +24,16 @@ from odr_kg.resources import DEFAULT_BASE, rebase
 from odr_kg.store import (
     EXPORT_FORMATS,
     DataSyntaxError,
+    EmbeddedStore,
     InvalidBaseError,
     InvalidGraphNameError,
     KnowledgeStore,
     QueryResult,
     QuerySyntaxError,
+    StoreError,
     UnsupportedFormatError,
     compact_iri,
+    open_store,
     serialize_results,
     triples_of,
 )
@@ -33,6 +41,7 @@ from odr_kg.store import (
 EXIT_OK = 0
 EXIT_DATA_ERROR = 1
 EXIT_USAGE = 2
+EXIT_STORE = 3
 
 TABLE_FORMAT = "table"
 QUERY_OUTPUT_FORMATS = (TABLE_FORMAT, "json", "csv", "tsv", "xml", "turtle", "ntriples", "jsonld")
@@ -52,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataSyntaxError as error:
         print(f"odr-kg: the data does not parse: {error}", file=sys.stderr)
         return EXIT_DATA_ERROR
+    except StoreError as error:
+        print(f"odr-kg: {error}", file=sys.stderr)
+        return EXIT_STORE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +74,35 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("ODR_KG_BASE", DEFAULT_BASE),
         metavar="IRI",
         help="base IRI of the graph names and the data (default: $ODR_KG_BASE or %(default)s)",
+    )
+    stores = base_option.add_argument_group(
+        "store", "where the data is (default: the embedded store, in memory)"
+    )
+    where = stores.add_mutually_exclusive_group()
+    where.add_argument(
+        "--store",
+        metavar="PATH",
+        help="the embedded store on disk at PATH; loaded on first use, kept across runs",
+    )
+    where.add_argument(
+        "--endpoint", metavar="URL", help="an external SPARQL 1.1 store's query endpoint"
+    )
+    stores.add_argument(
+        "--update-endpoint",
+        metavar="URL",
+        help="its SPARQL Update endpoint (default: the query endpoint)",
+    )
+    stores.add_argument(
+        "--graph-store",
+        metavar="URL",
+        help="its Graph Store Protocol endpoint; writes use it instead of SPARQL Update",
+    )
+    stores.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="give up on an external store's answer after this long (%(default)s)",
     )
 
     parser = argparse.ArgumentParser(
@@ -112,7 +153,81 @@ def build_parser() -> argparse.ArgumentParser:
         help="load an RDF file (.ttl, .nt, .trig, .nq, .jsonld, .rdf) into the named graph "
         "GRAPH_IRI, by default <base>graph/data/<file name>; repeatable",
     )
+    serve.add_argument(
+        "--threads", type=int, default=8, help="waitress threads answering requests (%(default)s)"
+    )
+    serve.add_argument(
+        "--trusted-proxy",
+        metavar="ADDRESS",
+        help="the reverse proxy's address: take the client's address from its X-Forwarded-For "
+        "(the limits per client count by it)",
+    )
+    limits = serve.add_argument_group(
+        "limits", "bounds on requests (default: $ODR_KG_<NAME>, else the value shown)"
+    )
+    limits.add_argument(
+        "--query-workers",
+        type=int,
+        metavar="N",
+        help="worker processes evaluating queries on the embedded store (2)",
+    )
+    limits.add_argument(
+        "--query-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop a query after this long; clients may ask for less (10)",
+    )
+    limits.add_argument(
+        "--max-rows", type=int, metavar="N", help="cut query answers after N rows (10000)"
+    )
+    limits.add_argument(
+        "--client-concurrency",
+        type=int,
+        metavar="N",
+        help="queries one client may have running at once (2)",
+    )
+    limits.add_argument(
+        "--client-query-seconds",
+        type=float,
+        metavar="SECONDS",
+        help="query time one client may use per minute (30)",
+    )
+    limits.add_argument(
+        "--allow-service",
+        action="append",
+        metavar="URL",
+        help="an endpoint that SERVICE may call (none by default); repeatable",
+    )
     serve.set_defaults(run=run_serve)
+
+    load = commands.add_parser(
+        "load",
+        parents=[base_option],
+        help="write the ontology, shapes and knowledge graph into a store",
+        description="Write the packaged ontology, shapes and knowledge graph as named graphs "
+        "into the store of --store or --endpoint, replacing what those graphs held: running it "
+        "twice leaves the same store.",
+    )
+    load.set_defaults(run=run_load)
+
+    cases = commands.add_parser(
+        "cases", help="case graphs in the store", description="Case graphs in the store."
+    )
+    case_commands = cases.add_subparsers(dest="cases_command", required=True, metavar="COMMAND")
+    import_cases = case_commands.add_parser(
+        "import",
+        parents=[base_option],
+        help="load case graph files, one named graph each",
+        description="Load case graphs (.ttl, .nt, .jsonld; folders are searched) into the "
+        "store, each into <base>graph/case/<file name without extension>, replacing it. A file "
+        "that does not parse is reported with its line and left out; with --atomic nothing is "
+        "loaded then. Exit status 1 when some file was left out.",
+    )
+    import_cases.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    import_cases.add_argument(
+        "--atomic", action="store_true", help="load every file or, if one fails, none"
+    )
+    import_cases.set_defaults(run=run_cases_import)
 
     validate = commands.add_parser(
         "validate",
@@ -122,7 +237,15 @@ def build_parser() -> argparse.ArgumentParser:
         "pySHACL against the case shapes, the ontology and the knowledge graph. Exit status: "
         "0 all conform, 1 some do not, 2 some cannot be read.",
     )
-    validate.add_argument("cases", nargs="+", metavar="CASE", help="case graph files")
+    validate.add_argument(
+        "cases", nargs="+", metavar="CASE", help="case graph files, or folders of them"
+    )
+    validate.add_argument(
+        "--engine",
+        choices=("pyshacl", "turbo"),
+        help="pyshacl validates each case on its own (the reference; the default for one "
+        "case); turbo (pyshacl-turbo) validates all the cases in one run (the default for many)",
+    )
     validate.add_argument(
         "--format", choices=("text", "json"), default="text", help="report format (%(default)s)"
     )
@@ -157,13 +280,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def store_of(args: argparse.Namespace) -> KnowledgeStore:
+    """The store the command line names, holding the knowledge graph."""
+    return open_store(
+        args.base,
+        path=args.store,
+        endpoint=args.endpoint,
+        update_endpoint=args.update_endpoint,
+        graph_store=args.graph_store,
+        timeout=args.timeout,
+    )
+
+
+def writable_store_of(args: argparse.Namespace) -> KnowledgeStore:
+    """The store the command line names, as it is: nothing loaded into it yet."""
+    if args.endpoint is not None:
+        from odr_kg.sparql_store import SparqlEndpointStore
+
+        return SparqlEndpointStore(
+            args.endpoint,
+            args.base,
+            update_endpoint=args.update_endpoint,
+            graph_store=args.graph_store,
+            timeout=args.timeout,
+        )
+    return EmbeddedStore(args.base, args.store)
+
+
+def run_load(args: argparse.Namespace) -> int:
+    if args.store is None and args.endpoint is None:
+        print("odr-kg: load needs --store PATH or --endpoint URL", file=sys.stderr)
+        return EXIT_USAGE
+    store = writable_store_of(args)
+    store.load_packaged()
+    store.close()
+    for graph_iri, size in store.graph_sizes().items():
+        print(f"{graph_iri}\t{size}")
+    return EXIT_OK
+
+
 def run_query(args: argparse.Namespace) -> int:
     try:
         text = sys.stdin.read() if args.source == "-" else _read_text(args.source)
     except OSError as error:
         print(f"odr-kg: cannot read {args.source}: {error.strerror or error}", file=sys.stderr)
         return EXIT_USAGE
-    store = KnowledgeStore.load(args.base)
+    store = store_of(args)
     # Query files are written with the default base, like the data.
     result = store.query(rebase(text, args.base))
     _write_stdout(render_result(result, args.format, store.prefixes))
@@ -171,7 +333,7 @@ def run_query(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    data = KnowledgeStore.load(args.base).export(args.format)
+    data = store_of(args).export(args.format)
     if args.output is None:
         _write_stdout(data)
         return EXIT_OK
@@ -185,27 +347,96 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from odr_kg.validation import ShapesValidator, UnreadableCaseError, read_case_file, reports_json
+    from odr_kg.validation import (
+        ShapesValidator,
+        UnreadableCaseError,
+        read_case_file,
+        reports_json,
+        validate_many,
+    )
 
-    validator = ShapesValidator.for_cases(KnowledgeStore.load(args.base))
-    reports = []
+    validator = ShapesValidator.for_cases(store_of(args))
+    paths = case_files(args.cases)
+    engine = args.engine or ("turbo" if len(paths) > 1 else "pyshacl")
+    cases = []
     unreadable = False
-    for path in args.cases:
+    for path in progress(paths, "reading"):
         try:
-            case = read_case_file(path)
+            cases.append((str(path), read_case_file(path)))
         except UnreadableCaseError as error:
             print(f"odr-kg: cannot read {error}", file=sys.stderr)
             unreadable = True
-            continue
-        reports.append(validator.validate(case, path))
+    if engine == "pyshacl" and len(cases) <= 1:
+        reports = [validator.validate(case, source) for source, case in cases]
+    else:
+        reports = validate_many(validator, cases, engine)
     if args.format == "json":
         print(reports_json(reports))
     else:
         for report in reports:
             print(report.text(args.lang))
+        if len(reports) > 1:
+            conforming = sum(report.conforms for report in reports)
+            print(f"{len(reports)} cases: {conforming} conform, {len(reports) - conforming} do not")
     if unreadable:
         return EXIT_USAGE
     return EXIT_OK if all(report.conforms for report in reports) else EXIT_DATA_ERROR
+
+
+CASE_SUFFIXES = (".ttl", ".nt", ".jsonld", ".json")
+
+
+def case_files(paths: Sequence[str]) -> list[Path]:
+    """The files named, and the case graph files in the folders named, sorted within each."""
+    found: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in CASE_SUFFIXES)
+        else:
+            found.append(path)
+    return found
+
+
+def progress(items: Sequence[Path], what: str) -> Iterable[Path]:
+    """``items`` with a progress bar on stderr when there are many and stderr is a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(items, desc=what, unit="case", disable=len(items) < 2 or None, file=sys.stderr)
+
+
+def run_cases_import(args: argparse.Namespace) -> int:
+    from odr_kg.validation import UnreadableCaseError, case_format_for
+
+    store = store_of(args)
+    paths = case_files(args.paths)
+    parsed: dict[str, list[ox.Triple]] = {}
+    failed = 0
+    for path in progress(paths, "parsing"):
+        try:
+            case_format_for(path.name)
+            triples, _ = store.parse_file(path)
+        except (DataSyntaxError, UnreadableCaseError, UnsupportedFormatError, OSError) as error:
+            line = f":{error.line}" if getattr(error, "line", None) else ""
+            message = getattr(error, "message", None) or getattr(error, "strerror", None) or error
+            print(f"odr-kg: {path}{line}: {message}", file=sys.stderr)
+            failed += 1
+            continue
+        parsed[store.case_graph_iri(path.stem)] = triples
+        if not args.atomic and len(parsed) >= IMPORT_BATCH:
+            store.add_graphs(parsed)
+            parsed = {}
+    if failed and args.atomic:
+        print(f"odr-kg: {failed} file(s) do not parse; nothing loaded (--atomic)", file=sys.stderr)
+        return EXIT_DATA_ERROR
+    store.add_graphs(parsed)
+    store.close()
+    print(f"{len(paths) - failed} case graphs loaded, {failed} left out", file=sys.stderr)
+    return EXIT_DATA_ERROR if failed else EXIT_OK
+
+
+# Case graphs written to the store in one transaction (one request to an external store).
+IMPORT_BATCH = 1000
 
 
 def run_lookup(args: argparse.Namespace) -> int:
@@ -215,7 +446,7 @@ def run_lookup(args: argparse.Namespace) -> int:
     from odr_kg.lookup import LookupEngine, LookupInputError
     from odr_kg.validation import UnreadableCaseError, read_case_file
 
-    engine = LookupEngine(KnowledgeStore.load(args.base))
+    engine = LookupEngine(store_of(args))
     request: dict[str, object] = {
         "role": args.role,
         "channel": args.channel,
@@ -262,12 +493,53 @@ def run_serve(args: argparse.Namespace) -> int:
     from odr_kg.web import create_app
 
     try:
-        app = create_app({"BASE": args.base, "DATA_FILES": args.data})
+        app = create_app(
+            {
+                "BASE": args.base,
+                "DATA_FILES": args.data,
+                "STORE_PATH": args.store,
+                "SPARQL_ENDPOINT": args.endpoint,
+                "SPARQL_UPDATE_ENDPOINT": args.update_endpoint,
+                "GRAPH_STORE": args.graph_store,
+                "STORE_TIMEOUT": args.timeout,
+                **limit_options(args),
+            }
+        )
     except OSError as error:
         print(f"odr-kg: cannot read {error.filename}: {error.strerror}", file=sys.stderr)
         return EXIT_USAGE
-    serve(app, host=args.host, port=args.port)
+    proxy: dict[str, object] = {}
+    if args.trusted_proxy:
+        proxy = {
+            "trusted_proxy": args.trusted_proxy,
+            "trusted_proxy_count": 1,
+            "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto x-forwarded-host",
+        }
+    serve(
+        app,
+        host=args.host,
+        port=args.port,
+        threads=args.threads,
+        # waitress refuses a larger body before reading it; the application says 413 too.
+        max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
+        ident="odr-kg",
+        **proxy,
+    )
     return EXIT_OK
+
+
+def limit_options(args: argparse.Namespace) -> dict[str, object]:
+    """The configuration keys of the ``serve`` limit options given on the command line; the
+    others keep their value from the environment or the default."""
+    options = {
+        "QUERY_WORKERS": args.query_workers,
+        "QUERY_TIMEOUT": args.query_timeout,
+        "MAX_ROWS": args.max_rows,
+        "CLIENT_CONCURRENCY": args.client_concurrency,
+        "CLIENT_QUERY_SECONDS": args.client_query_seconds,
+        "FEDERATION_ALLOW": args.allow_service,
+    }
+    return {key: value for key, value in options.items() if value is not None}
 
 
 def render_result(result: QueryResult, fmt: str | None, prefixes: Mapping[str, str]) -> bytes:

@@ -124,7 +124,7 @@ def dataset_description(store: KnowledgeStore, site: str) -> list[ox.Triple]:
             dataset,
             iri(f"{void}triples"),
             ox.Literal(
-                str(len(store.union_triples())),
+                str(store.distinct_triple_count()),
                 datatype=iri("http://www.w3.org/2001/XMLSchema#integer"),
             ),
         ),

@@ -145,11 +145,19 @@ class LookupEngine:
         self._lookup_ns = odr + "lookup/"
         self._store = ox.Store()
         self._per_thread = threading.local()
-        context = {store.graph_iri(name) for name in ("ontology", "kg")}
+        # A copy of the ontology and the knowledge graph, whichever store holds them: the rules
+        # write each case's derivations beside it, which a shared or remote store must not see.
+        # Copied in one order, so that the answer's lists come out in the same order from any
+        # store (the copy iterates in insertion order).
         self._store.extend(
-            ox.Quad(quad.subject, quad.predicate, quad.object, ox.DefaultGraph())
-            for quad in store.quads()
-            if isinstance(quad.graph_name, ox.NamedNode) and quad.graph_name.value in context
+            sorted(
+                (
+                    ox.Quad(quad.subject, quad.predicate, quad.object, ox.DefaultGraph())
+                    for name in ("ontology", "kg")
+                    for quad in store.quads(store.graph_iri(name))
+                ),
+                key=lambda quad: (str(quad.subject), str(quad.predicate), str(quad.object)),
+            )
         )
         self._index: dict[str, dict[str, list[ox.NamedNode | ox.Literal | ox.BlankNode]]] = (
             defaultdict(lambda: defaultdict(list))

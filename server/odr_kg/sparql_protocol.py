@@ -9,14 +9,14 @@ sees them. ``default-graph-uri`` and ``named-graph-uri`` name graphs of our own 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 import pyoxigraph as ox
 
 from odr_kg import resources
-from odr_kg.sparql_tokens import keywords
+from odr_kg.sparql_tokens import keywords, service_targets
 from odr_kg.store import GRAPH_NAMES, KnowledgeStore, QueryResult, compact_iri, triples_of
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
@@ -205,11 +205,13 @@ def read_request(
     mimetype_params: Mapping[str, str],
     args: Mapping[str, Sequence[str]],
     body: bytes,
+    allowed_services: Collection[str] = (),
 ) -> ProtocolRequest:
     """The query operation of an HTTP request, or a :class:`ProtocolError` saying why not.
 
     ``args`` are the URL parameters (every value of each), ``mimetype`` and
-    ``mimetype_params`` the request's ``Content-Type``, ``body`` its raw body.
+    ``mimetype_params`` the request's ``Content-Type``, ``body`` its raw body. A ``SERVICE``
+    is refused unless it names, as a full ``<IRI>``, one of ``allowed_services``.
     """
     params = {name: list(values) for name, values in args.items()}
     if method == "POST":
@@ -247,9 +249,12 @@ def read_request(
             else f"the query parameter is given {len(queries)} times; give it once"
         )
     query = queries[0]
-    for word in keywords(query):
-        if word in FORBIDDEN_KEYWORDS:
+    words = keywords(query)
+    for word in words:
+        if word in FORBIDDEN_KEYWORDS and not (word == "SERVICE" and allowed_services):
             raise ForbiddenQueryError(FORBIDDEN_KEYWORDS[word])
+    if "SERVICE" in words:
+        _check_services(query, words.count("SERVICE"), allowed_services)
     default_graphs = _graph_iris(params, "default-graph-uri")
     named_graphs = _graph_iris(params, "named-graph-uri")
     if default_graphs is not None or named_graphs is not None:
@@ -257,6 +262,21 @@ def read_request(
     # An empty format (a form's "default" choice) leaves the choice to Accept.
     formats = [value for value in params.get("format", []) if value]
     return ProtocolRequest(query, default_graphs, named_graphs, formats)
+
+
+def _check_services(query: str, count: int, allowed: Collection[str]) -> None:
+    targets = service_targets(query)
+    # The tokenizer errs towards seeing SERVICE; one it cannot place is refused.
+    if len(targets) != count or None in targets:
+        raise ForbiddenQueryError(
+            "SERVICE must name its endpoint as a full <IRI>, one of: " + ", ".join(allowed)
+        )
+    refused = [target for target in targets if target not in allowed]
+    if refused:
+        raise ForbiddenQueryError(
+            f"SERVICE <{refused[0]}> is not allowed; this endpoint calls only: "
+            + ", ".join(allowed)
+        )
 
 
 def _utf8_body(body: bytes, mimetype_params: Mapping[str, str]) -> str:

@@ -9,6 +9,7 @@ tokenizer is not, and it errs towards finding a keyword where the text is ambigu
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 _TOKEN = re.compile(
     r"""
@@ -25,6 +26,31 @@ _TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _BARE_NAME = re.compile(r"\w[\w.\-]*(?::[\w.\-:%\\]*)?")
+
+
+def tokens(query: str) -> Iterator[tuple[str, str]]:
+    """The tokens of ``query`` as ``(kind, text)``: kind ``string``, ``iri``, ``comment``,
+    ``variable``, ``name`` (a bare or prefixed name) or ``other`` (one punctuation character)."""
+    for match in _TOKEN.finditer(query):
+        yield match.lastgroup or "other", match.group()
+
+
+def service_targets(query: str) -> list[str | None]:
+    """What each ``SERVICE`` of ``query`` calls, in order: the IRI written ``<...>``, or
+    ``None`` when it is a variable or a prefixed name (which this tokenizer cannot resolve)."""
+    targets: list[str | None] = []
+    significant = [(kind, text) for kind, text in tokens(query) if kind not in ("comment",)]
+    for index, (kind, text) in enumerate(significant):
+        if kind != "name" or text.upper() != "SERVICE":
+            continue
+        following = significant[index + 1 : index + 3]
+        if following and following[0][0] == "name" and following[0][1].upper() == "SILENT":
+            following = following[1:]
+        if following and following[0][0] == "iri":
+            targets.append(following[0][1][1:-1])
+        else:
+            targets.append(None)
+    return targets
 
 
 def keywords(query: str) -> list[str]:

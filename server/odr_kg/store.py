@@ -1,15 +1,21 @@
-"""The embedded, in-memory RDF store (pyoxigraph) holding the ontology, the shapes and the KG.
+"""The knowledge store: the ontology, the shapes and the KG as named graphs, behind one small
+interface (:class:`KnowledgeStore`) with two implementations.
+
+- :class:`EmbeddedStore`, the default: pyoxigraph in this process, in memory or on disk.
+- :class:`odr_kg.sparql_store.SparqlEndpointStore`: any SPARQL 1.1 store over HTTP.
 
 Each part is a named graph under the base IRI: ``<base>graph/ontology``, ``<base>graph/shapes``
 and ``<base>graph/kg``; files loaded with ``odr-kg serve --data`` go into further named graphs
-(``<base>graph/data/<file name>`` unless named). Queries see the union of all named graphs as
-their default graph, so a question needs no ``GRAPH`` clause; ``GRAPH`` still reaches a single
-part.
+(``<base>graph/data/<file name>`` unless named), case graphs into ``<base>graph/case/<name>``.
+Queries see the union of all named graphs as their default graph, so a question needs no
+``GRAPH`` clause; ``GRAPH`` still reaches a single part.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -68,12 +74,14 @@ class InvalidGraphNameError(StoreError, ValueError):
 
 
 class DataSyntaxError(StoreError):
-    """An RDF file does not parse. ``source`` names the file, ``message`` is the parser's."""
+    """An RDF file does not parse. ``source`` names the file, ``message`` is the parser's,
+    ``line`` the line it stopped at when the parser says."""
 
-    def __init__(self, source: str, message: str) -> None:
+    def __init__(self, source: str, message: str, line: int | None = None) -> None:
         super().__init__(f"{source}: {message}")
         self.source = source
         self.message = message
+        self.line = line
 
 
 class QuerySyntaxError(StoreError):
@@ -88,8 +96,45 @@ class UnsupportedFormatError(StoreError, ValueError):
     """No serialization of that name, or none that fits this kind of result."""
 
 
-class KnowledgeStore:
-    """An in-memory pyoxigraph store whose graph names and data IRIs use ``base``."""
+class NotLoadedError(StoreError):
+    """The store does not hold the knowledge graph: run ``odr-kg load`` first."""
+
+
+class ExternalStoreError(StoreError):
+    """An external SPARQL store did not give a usable answer. ``status`` is the HTTP status a
+    gateway answers with: 502, 503 or 504."""
+
+    status = 502
+
+    def __init__(self, endpoint: str, message: str) -> None:
+        super().__init__(f"the SPARQL store at {endpoint} {message}")
+        self.endpoint = endpoint
+
+
+class StoreUnavailableError(ExternalStoreError):
+    """The external store cannot be reached or says it is unavailable."""
+
+    status = 503
+
+
+class StoreTimeoutError(ExternalStoreError):
+    """The external store did not answer within the configured timeout."""
+
+    status = 504
+
+
+class StoreResponseError(ExternalStoreError):
+    """The external store answered with an error or with something that does not parse."""
+
+    status = 502
+
+
+class KnowledgeStore(ABC):
+    """A dataset of named graphs whose names and data IRIs use ``base``.
+
+    Subclasses implement evaluation, reading and writing graphs; the rest (loading the packaged
+    data and files, export, counting) is written once here on top of them.
+    """
 
     def __init__(self, base: str = resources.DEFAULT_BASE) -> None:
         if not base.endswith("/"):
@@ -100,88 +145,17 @@ class KnowledgeStore:
             raise InvalidBaseError(f"base IRI is not a valid absolute IRI: {base!r}") from error
         self.base = base
         self.prefixes: dict[str, str] = {}
-        self._store = ox.Store()
 
     @classmethod
-    def load(cls, base: str = resources.DEFAULT_BASE) -> KnowledgeStore:
-        """A store holding the packaged ontology, shapes and knowledge graph."""
-        store = cls(base)
-        files_of_graph = {
-            "ontology": [("ontology", entry) for entry in resources.ontology_files()],
-            "shapes": [("ontology", entry) for entry in resources.shapes_files()],
-            "kg": [("kg", entry) for entry in resources.data_files("kg")],
-        }
-        for name, entries in files_of_graph.items():
-            for folder, entry in entries:
-                store._add_text(
-                    resources.read_data_text(entry, base),
-                    ox.RdfFormat.TURTLE,
-                    store.graph_iri(name),
-                    source=f"{folder}/{entry.name}",
-                )
+    def load(cls, base: str = resources.DEFAULT_BASE) -> EmbeddedStore:
+        """A new in-memory store holding the packaged ontology, shapes and knowledge graph."""
+        store = EmbeddedStore(base)
+        store.load_packaged()
         return store
 
-    def graph_iri(self, name: str) -> str:
-        """The IRI of the named graph ``name`` (one of :data:`GRAPH_NAMES`)."""
-        return f"{self.base}graph/{name}"
+    # What an implementation provides --------------------------------------------------------
 
-    def add_file(self, path: str | Path | Traversable, graph_iri: str) -> None:
-        """Load an RDF file into the named graph ``graph_iri``.
-
-        The file is taken to be written like the project's own, with the default base, and is
-        rebased. Its format follows the extension (``.ttl``, ``.nt``, ``.trig``, ``.jsonld``...);
-        the graphs of a TriG or N-Quads file all go into ``graph_iri``.
-        """
-        entry = Path(path) if isinstance(path, str) else path
-        rdf_format = ox.RdfFormat.from_extension(Path(entry.name).suffix.lstrip("."))
-        if rdf_format is None:
-            raise UnsupportedFormatError(f"cannot tell the RDF format of {entry.name!r}")
-        text = resources.read_data_text(entry, self.base)
-        self._add_text(text, rdf_format, graph_iri, source=str(entry))
-
-    def data_graph_iri(self, path: str | Path) -> str:
-        """The default name of the graph holding a file loaded with ``--data``:
-        ``<base>graph/data/<file name>``."""
-        return f"{self.graph_iri('data')}/{quote(Path(path).name)}"
-
-    def add_data(self, option: str) -> str:
-        """Load the file of a ``FILE`` or ``FILE=GRAPH_IRI`` option (``odr-kg serve --data``)
-        into its named graph, by default :meth:`data_graph_iri`; return the graph IRI."""
-        path, graph_iri = split_data_option(option)
-        graph_iri = graph_iri or self.data_graph_iri(path)
-        try:
-            ox.NamedNode(graph_iri)
-        except ValueError:
-            raise InvalidGraphNameError(f"not an absolute IRI: {graph_iri!r}") from None
-        self.add_file(path, graph_iri)
-        return graph_iri
-
-    def _add_text(self, text: str, rdf_format: ox.RdfFormat, graph_iri: str, source: str) -> None:
-        graph = ox.NamedNode(graph_iri)
-        try:
-            # Parsing ourselves, rather than Store.load, keeps the file's prefixes for display.
-            parser = ox.parse(text, rdf_format, base_iri=self.base, rename_blank_nodes=True)
-            quads = [ox.Quad(q.subject, q.predicate, q.object, graph) for q in parser]
-        except SyntaxError as error:
-            raise DataSyntaxError(source, error.msg) from error
-        self._store.extend(quads)
-        self.prefixes.update(parser.prefixes)
-
-    def quads(self) -> Iterator[ox.Quad]:
-        """Every quad of the store."""
-        return iter(self._store)
-
-    def __len__(self) -> int:
-        """The number of quads, counting a triple once per graph that holds it."""
-        return len(self._store)
-
-    def graph_sizes(self) -> dict[str, int]:
-        """The number of triples in each named graph, by graph IRI."""
-        return {
-            graph.value: sum(1 for _ in self._store.quads_for_pattern(None, None, None, graph))
-            for graph in sorted(self._store.named_graphs(), key=str)
-        }
-
+    @abstractmethod
     def query(
         self,
         sparql: str,
@@ -200,6 +174,158 @@ class KnowledgeStore:
         whatever the query says; one left out is empty. A graph name the store does not hold is
         an empty graph: nothing is ever fetched. ``base_iri`` resolves relative IRIs.
         """
+
+    @abstractmethod
+    def quads(self, graph_iri: str | None = None) -> Iterator[ox.Quad]:
+        """Every quad of the named graph ``graph_iri``, or of the store."""
+
+    @abstractmethod
+    def graph_sizes(self) -> dict[str, int]:
+        """The number of triples in each named graph, by graph IRI, sorted."""
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """The number of quads, counting a triple once per graph that holds it."""
+
+    @abstractmethod
+    def has_graph(self, graph_iri: str) -> bool:
+        """Whether the named graph ``graph_iri`` holds a triple."""
+
+    @abstractmethod
+    def add_graphs(self, graphs: Mapping[str, Sequence[ox.Triple]], replace: bool = True) -> None:
+        """Write each named graph of ``graphs`` (graph IRI to triples), replacing what it held
+        (or adding to it, ``replace=False``); atomically where the store can."""
+
+    @abstractmethod
+    def clear_graph(self, graph_iri: str) -> None:
+        """Remove the named graph ``graph_iri``; nothing happens if there is none."""
+
+    def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
+        """Release what the store holds open (files, connections)."""
+
+    # Written once on top of them ------------------------------------------------------------
+
+    def graph_iri(self, name: str) -> str:
+        """The IRI of the named graph ``name`` (one of :data:`GRAPH_NAMES`)."""
+        return f"{self.base}graph/{name}"
+
+    def case_graph_iri(self, name: str) -> str:
+        """The IRI of the named graph of the case graph ``name``: ``<base>graph/case/<name>``."""
+        return f"{self.graph_iri('case')}/{quote(name)}"
+
+    def is_loaded(self) -> bool:
+        """Whether the store holds the knowledge graph (written last by :meth:`load_packaged`)."""
+        return self.has_graph(self.graph_iri("kg"))
+
+    def load_packaged(self) -> None:
+        """(Re)write the packaged ontology, shapes and knowledge graph as named graphs.
+        Idempotent: each graph is replaced, never added to twice."""
+        graphs, prefixes = packaged_graphs(self.base)
+        self.add_graphs({self.graph_iri(name): graphs[name] for name in GRAPH_NAMES})
+        self.prefixes.update(prefixes)
+
+    def use_packaged_prefixes(self) -> None:
+        """Take the prefixes of the packaged files, for a store loaded earlier."""
+        self.prefixes.update(packaged_graphs(self.base)[1])
+
+    def add_file(self, path: str | Path | Traversable, graph_iri: str) -> None:
+        """Load an RDF file into the named graph ``graph_iri``.
+
+        The file is taken to be written like the project's own, with the default base, and is
+        rebased. Its format follows the extension (``.ttl``, ``.nt``, ``.trig``, ``.jsonld``...);
+        the graphs of a TriG or N-Quads file all go into ``graph_iri``.
+        """
+        triples, prefixes = self.parse_file(path)
+        self.add_graphs({graph_iri: triples}, replace=False)
+        self.prefixes.update(prefixes)
+
+    def parse_file(self, path: str | Path | Traversable) -> tuple[list[ox.Triple], dict[str, str]]:
+        """The triples of an RDF file (rebased, by extension) and the prefixes it declares;
+        :class:`DataSyntaxError` with the line where it does not parse."""
+        entry = Path(path) if isinstance(path, str) else path
+        rdf_format = ox.RdfFormat.from_extension(Path(entry.name).suffix.lstrip("."))
+        if rdf_format is None:
+            raise UnsupportedFormatError(f"cannot tell the RDF format of {entry.name!r}")
+        try:
+            text = resources.read_data_text(entry, self.base)
+        except UnicodeDecodeError as error:
+            raise DataSyntaxError(str(entry), f"not UTF-8: {error}") from error
+        return parse_text(text, rdf_format, self.base, str(entry))
+
+    def data_graph_iri(self, path: str | Path) -> str:
+        """The default name of the graph holding a file loaded with ``--data``:
+        ``<base>graph/data/<file name>``."""
+        return f"{self.graph_iri('data')}/{quote(Path(path).name)}"
+
+    def add_data(self, option: str) -> str:
+        """Load the file of a ``FILE`` or ``FILE=GRAPH_IRI`` option (``odr-kg serve --data``)
+        into its named graph, by default :meth:`data_graph_iri`; return the graph IRI."""
+        path, graph_iri = split_data_option(option)
+        graph_iri = graph_iri or self.data_graph_iri(path)
+        try:
+            ox.NamedNode(graph_iri)
+        except ValueError:
+            raise InvalidGraphNameError(f"not an absolute IRI: {graph_iri!r}") from None
+        self.add_file(path, graph_iri)
+        return graph_iri
+
+    def union_triples(self) -> list[ox.Triple]:
+        """Every distinct triple of the store, in a stable order."""
+        return sorted({quad.triple for quad in self.quads()}, key=_triple_sort_key)
+
+    def distinct_triple_count(self) -> int:
+        """The number of distinct triples over all named graphs."""
+        (row,) = self.query(
+            "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o "
+            "WHERE { GRAPH ?g { ?s ?p ?o } } }"
+        )
+        return int(row["n"].value)
+
+    def export(self, fmt: str) -> bytes:
+        """The whole dataset in an :data:`EXPORT_FORMATS` format.
+
+        TriG, N-Quads and JSON-LD keep the graph names; N-Triples and Turtle hold the union.
+        """
+        rdf_format = _lookup(EXPORT_FORMATS, fmt, "export")
+        if rdf_format.supports_datasets:
+            statements: list[ox.Quad] | list[ox.Triple] = sorted(self.quads(), key=_quad_sort_key)
+        else:
+            statements = self.union_triples()
+        prefixes = used_prefixes(statements, self.prefixes)
+        return ox.serialize(statements, format=rdf_format, prefixes=prefixes)
+
+
+class EmbeddedStore(KnowledgeStore):
+    """A pyoxigraph store in this process: in memory, or on disk at ``path``."""
+
+    def __init__(self, base: str = resources.DEFAULT_BASE, path: str | Path | None = None) -> None:
+        super().__init__(base)
+        self.path = Path(path) if path is not None else None
+        try:
+            self._store = ox.Store(str(path)) if path is not None else ox.Store()
+        except OSError as error:
+            raise StoreError(f"cannot open the store at {path}: {error}") from error
+
+    @classmethod
+    def open(
+        cls, base: str = resources.DEFAULT_BASE, path: str | Path | None = None
+    ) -> EmbeddedStore:
+        """The store at ``path`` (in memory without one) holding the packaged data. A store on
+        disk that holds the knowledge graph already is opened as it is, not reloaded."""
+        store = cls(base, path)
+        if store.is_loaded():
+            store.use_packaged_prefixes()
+        else:
+            store.load_packaged()
+        return store
+
+    def query(
+        self,
+        sparql: str,
+        default_graphs: Sequence[str] | None = None,
+        named_graphs: Sequence[str] | None = None,
+        base_iri: str | None = None,
+    ) -> QueryResult:
         if default_graphs is None and named_graphs is None:
             options = {"use_default_graph_as_union": "FROM" not in keywords(sparql)}
         else:
@@ -212,22 +338,96 @@ class KnowledgeStore:
         except SyntaxError as error:
             raise QuerySyntaxError(error.msg) from error
 
-    def union_triples(self) -> list[ox.Triple]:
-        """Every distinct triple of the store, in a stable order."""
-        return sorted({quad.triple for quad in self._store}, key=_triple_sort_key)
+    def quads(self, graph_iri: str | None = None) -> Iterator[ox.Quad]:
+        if graph_iri is None:
+            return iter(self._store)
+        return iter(self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph_iri)))
 
-    def export(self, fmt: str) -> bytes:
-        """The whole dataset in an :data:`EXPORT_FORMATS` format.
+    def __len__(self) -> int:
+        return len(self._store)
 
-        TriG, N-Quads and JSON-LD keep the graph names; N-Triples and Turtle hold the union.
-        """
-        rdf_format = _lookup(EXPORT_FORMATS, fmt, "export")
-        if rdf_format.supports_datasets:
-            statements: list[ox.Quad] | list[ox.Triple] = sorted(self._store, key=_quad_sort_key)
-        else:
-            statements = self.union_triples()
-        prefixes = used_prefixes(statements, self.prefixes)
-        return ox.serialize(statements, format=rdf_format, prefixes=prefixes)
+    def graph_sizes(self) -> dict[str, int]:
+        sizes: dict[str, int] = {}
+        for solution in self._store.query(
+            "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+        ):
+            sizes[solution["g"].value] = int(solution["n"].value)
+        return dict(sorted(sizes.items()))
+
+    def has_graph(self, graph_iri: str) -> bool:
+        graph = ox.NamedNode(graph_iri)
+        return next(iter(self._store.quads_for_pattern(None, None, None, graph)), None) is not None
+
+    def add_graphs(self, graphs: Mapping[str, Sequence[ox.Triple]], replace: bool = True) -> None:
+        if replace:
+            for graph_iri in graphs:
+                self._store.remove_graph(ox.NamedNode(graph_iri))
+        # One extend: one transaction, so a store holds all of the graphs or none of them.
+        self._store.extend(
+            ox.Quad(triple.subject, triple.predicate, triple.object, ox.NamedNode(graph_iri))
+            for graph_iri, triples in graphs.items()
+            for triple in triples
+        )
+
+    def clear_graph(self, graph_iri: str) -> None:
+        self._store.remove_graph(ox.NamedNode(graph_iri))
+
+    def bulk_load(self, path: str | Path) -> None:
+        """Load a dataset file (N-Quads, TriG; format by extension) as it is, graph names kept,
+        with pyoxigraph's bulk loader: several times faster than :meth:`add_graphs`, but not
+        atomic (a file that fails half-way stays half loaded) and not rebased."""
+        rdf_format = ox.RdfFormat.from_extension(Path(path).suffix.lstrip("."))
+        if rdf_format is None:
+            raise UnsupportedFormatError(f"cannot tell the RDF format of {Path(path).name!r}")
+        try:
+            self._store.bulk_load(path=str(path), format=rdf_format)
+        except SyntaxError as error:
+            raise DataSyntaxError(str(path), error.msg, error.lineno) from error
+
+    def close(self) -> None:
+        if self.path is not None:
+            self._store.flush()
+
+
+def parse_text(
+    text: str | bytes, rdf_format: ox.RdfFormat, base: str, source: str
+) -> tuple[list[ox.Triple], dict[str, str]]:
+    """The triples of an RDF document (the graphs of a dataset merged) and its prefixes;
+    :class:`DataSyntaxError` naming ``source`` and the line where it does not parse."""
+    try:
+        # Parsing ourselves, rather than Store.load, keeps the file's prefixes for display.
+        parser = ox.parse(text, rdf_format, base_iri=base, rename_blank_nodes=True)
+        triples = [quad.triple for quad in parser]
+    except SyntaxError as error:
+        raise DataSyntaxError(source, error.msg, error.lineno) from error
+    except ValueError as error:  # e.g. bytes that are not UTF-8
+        raise DataSyntaxError(source, str(error)) from error
+    return triples, dict(parser.prefixes)
+
+
+@functools.cache
+def packaged_graphs(base: str) -> tuple[dict[str, list[ox.Triple]], dict[str, str]]:
+    """The triples of each packaged graph (:data:`GRAPH_NAMES`) rebased onto ``base``, and
+    the prefixes their files declare. Parsed once per base; do not modify the result."""
+    files_of_graph = {
+        "ontology": [("ontology", entry) for entry in resources.ontology_files()],
+        "shapes": [("ontology", entry) for entry in resources.shapes_files()],
+        "kg": [("kg", entry) for entry in resources.data_files("kg")],
+    }
+    graphs: dict[str, list[ox.Triple]] = {}
+    prefixes: dict[str, str] = {}
+    for name, entries in files_of_graph.items():
+        graphs[name] = []
+        for folder, entry in entries:
+            triples, declared = parse_text(
+                resources.read_data_text(entry, base),
+                ox.RdfFormat.TURTLE,
+                base,
+                f"{folder}/{entry.name}",
+            )
+            graphs[name] += triples
+            prefixes.update(declared)
+    return graphs, prefixes
 
 
 def split_data_option(option: str) -> tuple[str, str | None]:
@@ -316,3 +516,26 @@ def _triple_sort_key(triple: ox.Triple) -> tuple[str, str, str]:
 
 def _quad_sort_key(quad: ox.Quad) -> tuple[str, str, str, str]:
     return (str(quad.graph_name), *_triple_sort_key(quad.triple))
+
+
+def open_store(
+    base: str = resources.DEFAULT_BASE,
+    path: str | Path | None = None,
+    endpoint: str | None = None,
+    update_endpoint: str | None = None,
+    graph_store: str | None = None,
+    timeout: float | None = None,
+) -> KnowledgeStore:
+    """The store the options name: the SPARQL store at ``endpoint`` (which must hold the
+    knowledge graph already), else the embedded store at ``path``, else in memory."""
+    if endpoint is not None:
+        from odr_kg.sparql_store import DEFAULT_TIMEOUT, SparqlEndpointStore
+
+        return SparqlEndpointStore.connect(
+            endpoint,
+            base,
+            update_endpoint=update_endpoint,
+            graph_store=graph_store,
+            timeout=timeout or DEFAULT_TIMEOUT,
+        )
+    return EmbeddedStore.open(base, path)

@@ -57,6 +57,10 @@ def resource(folder: str = "def", rest: str = "") -> Response | str:
         )
     store = get_store()
     iri = store.base + path
+    try:
+        ox.NamedNode(iri)
+    except ValueError:
+        abort(404, description="No IRI of this dataset is written like that.")
     description = describe(store, iri)
     if description is None:
         abort(404, description=f"The dataset says nothing about <{iri}>.")

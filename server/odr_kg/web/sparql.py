@@ -11,8 +11,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, make_response, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
 
+from odr_kg import query_worker
+from odr_kg.limits import (
+    InvalidTimeoutError,
+    LimitError,
+    OverBudgetError,
+    QueryTooLargeError,
+    check_query_shape,
+    query_timeout,
+)
+from odr_kg.query_worker import QueryAnswer, QueryPool, QueryWorkerError, StoreOptions
 from odr_kg.sparql_protocol import (
     DESCRIPTION_MEDIA_TYPES,
     DOWNLOAD_FORMATS,
@@ -26,7 +45,6 @@ from odr_kg.sparql_protocol import (
     ResultTable,
     UnsupportedMediaTypeError,
     UpdateRefusedError,
-    evaluate,
     example_queries,
     is_operation,
     prefix_declarations,
@@ -36,10 +54,14 @@ from odr_kg.sparql_protocol import (
     result_table,
     service_description,
 )
-from odr_kg.store import QuerySyntaxError, serialize_results, used_prefixes
+from odr_kg.store import EmbeddedStore, QuerySyntaxError, serialize_results, used_prefixes
 from odr_kg.web.extension import get_store
+from odr_kg.web.security import client_address, get_client_budget
 
 bp = Blueprint("sparql", __name__)
+
+POOL_KEY = "odr_kg.query_pool"
+TRUNCATED_HEADER = "X-ODR-Truncated"
 
 STATUS_OF_ERROR: dict[type[Exception], int] = {
     MalformedRequestError: 400,
@@ -48,6 +70,9 @@ STATUS_OF_ERROR: dict[type[Exception], int] = {
     UpdateRefusedError: 403,
     NotAcceptableError: 406,
     UnsupportedMediaTypeError: 415,
+    QueryTooLargeError: 400,
+    InvalidTimeoutError: 400,
+    OverBudgetError: 429,
 }
 # What the workbench shows first, after the PREFIX lines of every prefix the store knows.
 DEFAULT_QUERY = """
@@ -63,16 +88,41 @@ ORDER BY ?class
 TABLE_ROW_LIMIT = 1000
 
 
+def init_app(app: Flask) -> None:
+    """Start the worker processes that evaluate queries on the embedded store (none for an
+    external store, which bounds its own work: ``STORE_TIMEOUT``)."""
+    workers = int(app.config["QUERY_WORKERS"])
+    store = app.extensions["odr_kg"]
+    if workers > 0 and isinstance(store, EmbeddedStore):
+        options = StoreOptions.of(store)
+        app.extensions[POOL_KEY] = query_worker.shared_pool(options, workers)
+
+
 @bp.route("/sparql", methods=["GET", "POST"])
 def endpoint() -> Response | str:
     args = request.args.to_dict(flat=False)
     if request.method == "GET" and not is_operation(args):
         return describe()
+    config = current_app.config
     operation = read_request(
-        request.method, request.mimetype, request.mimetype_params, args, request.get_data()
+        request.method,
+        request.mimetype,
+        request.mimetype_params,
+        args,
+        request.get_data(),
+        allowed_services=config["FEDERATION_ALLOW"],
     )
+    check_query_shape(
+        operation.query,
+        config["MAX_QUERY_LENGTH"],
+        config["MAX_QUERY_DEPTH"],
+        config["MAX_TRIPLE_PATTERNS"],
+    )
+    timeout = query_timeout(request.values.get("timeout"), float(config["QUERY_TIMEOUT"]))
     store = get_store()
-    result = evaluate(store, operation, url_for("sparql.endpoint", _external=True))
+    with get_client_budget().query(client_address()):
+        answer = run_query(operation, timeout)
+    result = answer.result
     kind = result_kind(result)
     media_types = RESULT_MEDIA_TYPES[kind]
     media_type = requested_media_type(kind, operation.formats) or negotiate(
@@ -80,9 +130,30 @@ def endpoint() -> Response | str:
     )
     if media_type == HTML_MEDIA_TYPE:
         table = result_table(result, store.prefixes, TABLE_ROW_LIMIT)
-        return workbench(operation.query, operation, table)
-    body = serialize_results(result, media_types[media_type], store.prefixes)
-    return _response(body, media_type)
+        response = workbench(operation.query, operation, table, truncated=answer.truncated)
+    else:
+        body = serialize_results(result, media_types[media_type], store.prefixes)
+        response = _response(body, media_type)
+    if answer.truncated:
+        response.headers[TRUNCATED_HEADER] = "true"
+    return response
+
+
+def run_query(operation: ProtocolRequest, timeout: float) -> QueryAnswer:
+    """Evaluate ``operation`` within ``timeout`` seconds and at most ``MAX_ROWS`` rows: in a
+    worker process when there is a pool, else here (an external store times out by itself)."""
+    max_rows = int(current_app.config["MAX_ROWS"])
+    job = query_worker.as_job(
+        operation.query,
+        operation.default_graphs,
+        operation.named_graphs,
+        url_for("sparql.endpoint", _external=True),
+        max_rows,
+    )
+    pool: QueryPool | None = current_app.extensions.get(POOL_KEY)
+    if pool is not None:
+        return pool.run(job, timeout)
+    return query_worker.read_outcome(query_worker.evaluate(get_store(), job))
 
 
 def describe() -> Response | str:
@@ -104,6 +175,7 @@ def workbench(
     table: ResultTable | None = None,
     error: str | None = None,
     status: int = 200,
+    truncated: bool = False,
 ) -> Response:
     """The workbench page: ``query`` in the editor (the default query when ``None``), the
     results ``table`` of ``operation`` with its download links, or the ``error`` it met."""
@@ -137,6 +209,8 @@ def workbench(
         downloads=downloads,
         error=error,
         status=status,
+        truncated=truncated,
+        max_rows=current_app.config["MAX_ROWS"],
     )
     response = make_response(page, status)
     response.vary.add("Accept")
@@ -169,14 +243,24 @@ def _response(body: bytes, media_type: str) -> Response:
 
 @bp.errorhandler(ProtocolError)
 @bp.errorhandler(QuerySyntaxError)
-def refuse(error: ProtocolError | QuerySyntaxError) -> Response:
-    status = next(STATUS_OF_ERROR[kind] for kind in type(error).__mro__ if kind in STATUS_OF_ERROR)
+@bp.errorhandler(LimitError)
+@bp.errorhandler(QueryWorkerError)
+def refuse(error: ProtocolError | QuerySyntaxError | LimitError | QueryWorkerError) -> Response:
+    if isinstance(error, QueryWorkerError):
+        status = error.status
+    else:
+        status = next(
+            STATUS_OF_ERROR[kind] for kind in type(error).__mro__ if kind in STATUS_OF_ERROR
+        )
     message = str(error)
     if isinstance(error, QuerySyntaxError):
         message = f"SPARQL syntax error: {error.message}"
     if prefers_html():
         queries = request.values.getlist("query")
-        return workbench(queries[0] if queries else None, error=message, status=status)
-    response = Response(message + "\n", status=status, mimetype="text/plain")
-    response.vary.add("Accept")
+        response = workbench(queries[0] if queries else None, error=message, status=status)
+    else:
+        response = Response(message + "\n", status=status, mimetype="text/plain")
+        response.vary.add("Accept")
+    if isinstance(error, OverBudgetError):
+        response.headers["Retry-After"] = str(error.retry_after)
     return response

@@ -1,0 +1,444 @@
+"""The knowledge store on an external SPARQL 1.1 store (Oxigraph server, Fuseki, Virtuoso,
+GraphDB...), reached over HTTP with SPARQLWrapper.
+
+Queries go to the query endpoint; writes go to the Graph Store Protocol endpoint when one is
+given (``PUT`` replaces a graph in one request) and otherwise to the update endpoint as SPARQL
+Update (``DROP SILENT GRAPH`` then ``INSERT DATA``, in one request). Every failure of the store
+(down, slow, refusing, answering nonsense) becomes one of the :class:`ExternalStoreError`
+subclasses, never a hang: each request has a timeout.
+
+The union default graph: our queries expect the default graph to be the union of the named
+graphs. Oxigraph server gives it per request with the ``union-default-graph`` parameter
+(:data:`OXIGRAPH_UNION_PARAMETER`); Virtuoso's default graph is the union already, and Fuseki's
+is with ``tdb2:unionDefaultGraph``: for those, pass ``union_parameter=None``.
+
+Credentials: an update or Graph Store endpoint written ``http://user:password@host/path`` is
+sent those credentials (HTTP Basic or Digest, whichever the store asks for) and the URL without
+them; the query endpoint should need none. Virtuoso's ``/sparql`` refuses updates to its
+anonymous user; it takes Graph Store writes at ``/sparql-graph-crud-auth`` (and SPARQL Update at
+``/sparql-auth``, though its SPARQL compiler refuses an ``INSERT DATA`` as big as our graphs)
+from an account with the ``SPARQL_UPDATE`` role.
+
+Virtuoso 7.2 answers ``ASK`` with a one-column table (``__ASK_RETVAL``, 1 or no row) rather than
+a boolean; :meth:`SparqlEndpointStore.query` reads it as the boolean it stands for.
+
+Row caps: some stores cut a SELECT result at a configured number of rows without saying so
+(Virtuoso's ``ResultSetMaxRows``). Given ``max_rows``, a result of exactly that many rows is
+taken to be cut and raises :class:`TruncatedResultError` rather than pass as complete; the
+reads this module makes itself (graph contents, sizes) page with ``LIMIT``/``OFFSET`` below
+the cap.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from http.client import HTTPException
+
+import pyoxigraph as ox
+from SPARQLWrapper import INSERT, POST, SELECT, SPARQLWrapper
+
+from odr_kg import resources
+from odr_kg.sparql_tokens import keywords
+from odr_kg.store import (
+    ExternalStoreError,
+    KnowledgeStore,
+    NotLoadedError,
+    QueryResult,
+    QuerySyntaxError,
+    StoreResponseError,
+    StoreTimeoutError,
+    StoreUnavailableError,
+)
+
+OXIGRAPH_UNION_PARAMETER = "union-default-graph"
+DEFAULT_TIMEOUT = 30.0
+# What we ask for: SPARQL JSON results for SELECT and ASK, N-Triples for CONSTRUCT and DESCRIBE.
+ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8"
+RESULT_FORMATS: dict[str, ox.QueryResultsFormat] = {
+    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
+    "application/json": ox.QueryResultsFormat.JSON,
+    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+}
+GRAPH_FORMATS: dict[str, ox.RdfFormat] = {
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "text/plain": ox.RdfFormat.N_TRIPLES,
+    "text/turtle": ox.RdfFormat.TURTLE,
+}
+# Rows per page when this module reads a whole graph; below Virtuoso's shipped cap.
+PAGE_ROWS = 10_000
+# The variable of Virtuoso's table-shaped answer to ASK.
+VIRTUOSO_ASK_VARIABLE = "__ASK_RETVAL"
+
+
+class TruncatedResultError(StoreResponseError):
+    """A SELECT result has as many rows as the store's cap: it may be cut short."""
+
+
+class SparqlEndpointStore(KnowledgeStore):
+    """A knowledge store on the SPARQL 1.1 store at ``endpoint``.
+
+    ``update_endpoint`` (default: ``endpoint``) takes SPARQL Update; ``graph_store``, when
+    given, takes Graph Store Protocol writes. ``timeout`` bounds each HTTP request, in seconds.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        base: str = resources.DEFAULT_BASE,
+        update_endpoint: str | None = None,
+        graph_store: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        union_parameter: str | None = OXIGRAPH_UNION_PARAMETER,
+        max_rows: int | None = None,
+    ) -> None:
+        super().__init__(base)
+        self.endpoint = endpoint
+        self.update_endpoint, update_credentials = _split_credentials(update_endpoint or endpoint)
+        self.graph_store, graph_store_credentials = (
+            _split_credentials(graph_store) if graph_store is not None else (None, None)
+        )
+        self._opener = _opener(
+            {self.update_endpoint: update_credentials, self.graph_store: graph_store_credentials}
+        )
+        self.timeout = timeout
+        self.union_parameter = union_parameter
+        self.max_rows = max_rows
+        self.use_packaged_prefixes()
+
+    @classmethod
+    def connect(
+        cls, endpoint: str, base: str = resources.DEFAULT_BASE, **options
+    ) -> SparqlEndpointStore:
+        """The store at ``endpoint``; :class:`odr_kg.store.NotLoadedError` when it does not
+        hold the knowledge graph (``odr-kg load --endpoint`` puts it there)."""
+        store = cls(endpoint, base, **options)
+        if not store.is_loaded():
+            raise NotLoadedError(
+                f"the SPARQL store at {endpoint} holds no <{store.graph_iri('kg')}>: "
+                f"run odr-kg load --endpoint {endpoint} first"
+            )
+        return store
+
+    # Reading ------------------------------------------------------------------------------
+
+    def query(
+        self,
+        sparql: str,
+        default_graphs: Sequence[str] | None = None,
+        named_graphs: Sequence[str] | None = None,
+        base_iri: str | None = None,
+    ) -> QueryResult:
+        if base_iri is not None and "BASE" not in keywords(sparql):
+            # On the first line, so that the store's error messages keep their line numbers.
+            sparql = f"BASE <{base_iri}> {sparql}"
+        wrapper = self._wrapper(self.endpoint, sparql, SELECT)
+        if default_graphs is None and named_graphs is None:
+            if self.union_parameter and "FROM" not in keywords(sparql):
+                wrapper.addParameter(self.union_parameter, "true")
+        else:
+            for iri in default_graphs or ():
+                wrapper.addParameter("default-graph-uri", iri)
+            for iri in named_graphs or ():
+                wrapper.addParameter("named-graph-uri", iri)
+            if not default_graphs:
+                # An empty default graph: a name no store holds.
+                wrapper.addParameter("default-graph-uri", f"{self.base}graph/none")
+        media_type, body = self._send(wrapper)
+        if media_type in RESULT_FORMATS:
+            if RESULT_FORMATS[media_type] == ox.QueryResultsFormat.JSON and b'"bnode"' in body:
+                body = _with_plain_blank_node_ids(body)
+            try:
+                result = ox.parse_query_results(body, RESULT_FORMATS[media_type])
+            except (SyntaxError, ValueError) as error:
+                raise StoreResponseError(
+                    self.endpoint, f"sent results that do not parse: {error}"
+                ) from error
+            if isinstance(result, ox.QuerySolutions) and _is_virtuoso_ask(result, sparql):
+                return _boolean(any(True for _ in result))
+            if self.max_rows is not None and isinstance(result, ox.QuerySolutions):
+                return self._checked(result)
+            return result
+        if media_type in GRAPH_FORMATS:
+            try:
+                triples = [q.triple for q in ox.parse(body, GRAPH_FORMATS[media_type])]
+            except (SyntaxError, ValueError) as error:
+                raise StoreResponseError(
+                    self.endpoint, f"sent RDF that does not parse: {error}"
+                ) from error
+            return as_query_triples(triples)
+        raise StoreResponseError(self.endpoint, f"answered with {media_type or 'no media type'}")
+
+    def _checked(self, result: ox.QuerySolutions) -> ox.QuerySolutions:
+        rows = list(result)
+        if self.max_rows is not None and len(rows) >= self.max_rows:
+            raise TruncatedResultError(
+                self.endpoint,
+                f"returned {len(rows)} rows, its configured maximum: the result may be cut "
+                "short; page the query with LIMIT and OFFSET or raise the cap",
+            )
+        return _solutions(result.variables, rows)
+
+    def quads(self, graph_iri: str | None = None) -> Iterator[ox.Quad]:
+        if graph_iri is not None:
+            graph = ox.NamedNode(graph_iri)
+            pattern = f"GRAPH {graph} {{ ?s ?p ?o }}"
+        else:
+            pattern = "GRAPH ?g { ?s ?p ?o }"
+        for row in self._paged(pattern):
+            yield ox.Quad(row["s"], row["p"], row["o"], graph if graph_iri else row["g"])
+
+    def _paged(self, pattern: str) -> Iterator[ox.QuerySolution]:
+        """The solutions of the graph pattern ``pattern``, a page at a time below the cap.
+
+        The pages are not sorted: Virtuoso refuses to sort past its cap (``ORDER BY`` with an
+        ``OFFSET`` beyond ``MaxSortedTopRows``). Unsorted pages of an unchanged store come in
+        scan order, stable in practice though SPARQL does not promise it; so a read of more
+        than one page is checked against a count and raises :class:`TruncatedResultError`
+        when rows went missing or came twice."""
+        page = min(PAGE_ROWS, self.max_rows - 1) if self.max_rows else PAGE_ROWS
+        offset = 0
+        seen: set[str] = set()
+        while True:
+            rows = list(self.query(f"SELECT * WHERE {{ {pattern} }} LIMIT {page} OFFSET {offset}"))
+            if offset == 0 and len(rows) < page:
+                yield from rows
+                return
+            for row in rows:
+                seen.add(str(row))
+                yield row
+            offset += page
+            if len(rows) < page:
+                break
+        (count,) = self.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {pattern} }}")
+        if int(count["n"].value) != len(seen) or offset - page + len(rows) != len(seen):
+            raise TruncatedResultError(
+                self.endpoint,
+                f"paged out {len(seen)} distinct rows of {count['n'].value}: the store's order "
+                "changed between pages; read again",
+            )
+
+    def graph_sizes(self) -> dict[str, int]:
+        sizes = {
+            row["g"].value: int(row["n"].value)
+            for row in self.query(
+                "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+            )
+        }
+        return dict(sorted(sizes.items()))
+
+    def __len__(self) -> int:
+        (row,) = self.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return int(row["n"].value)
+
+    def has_graph(self, graph_iri: str) -> bool:
+        return bool(self.query(f"ASK {{ GRAPH {ox.NamedNode(graph_iri)} {{ ?s ?p ?o }} }}"))
+
+    # Writing ------------------------------------------------------------------------------
+
+    def add_graphs(self, graphs: Mapping[str, Sequence[ox.Triple]], replace: bool = True) -> None:
+        if self.graph_store is not None:
+            for graph_iri, triples in graphs.items():
+                self._put(graph_iri, triples, "PUT" if replace else "POST")
+            return
+        operations = []
+        for graph_iri, triples in graphs.items():
+            graph = ox.NamedNode(graph_iri)
+            if replace:
+                operations.append(f"DROP SILENT GRAPH {graph}")
+            # One request: blank node labels are scoped to it, so a node keeps its identity.
+            data = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
+            if any(isinstance(t.subject, ox.BlankNode) for t in triples) or any(
+                isinstance(t.object, ox.BlankNode) for t in triples
+            ):
+                # Virtuoso refuses blank nodes in INSERT DATA; a template matched once makes
+                # one fresh node per label, as INSERT DATA would.
+                operations.append(f"INSERT {{ GRAPH {graph} {{\n{data}\n}} }} WHERE {{}}")
+            else:
+                operations.append(f"INSERT DATA {{ GRAPH {graph} {{\n{data}\n}} }}")
+        self.update(" ;\n".join(operations))
+
+    def clear_graph(self, graph_iri: str) -> None:
+        self.update(f"DROP SILENT GRAPH {ox.NamedNode(graph_iri)}")
+
+    def update(self, sparql_update: str) -> None:
+        """Send a SPARQL Update to the update endpoint."""
+        wrapper = self._wrapper(self.update_endpoint, sparql_update, INSERT)
+        self._send(wrapper)
+
+    def _put(self, graph_iri: str, triples: Sequence[ox.Triple], method: str) -> None:
+        assert self.graph_store is not None
+        url = f"{self.graph_store}?{urllib.parse.urlencode({'graph': graph_iri})}"
+        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+        request = urllib.request.Request(
+            url, data=body, method=method, headers={"Content-Type": "application/n-triples"}
+        )
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                response.read()
+        except Exception as error:  # noqa: BLE001 - translated, never swallowed
+            raise self._translate(error, self.graph_store) from error
+
+    # HTTP ---------------------------------------------------------------------------------
+
+    def _wrapper(self, url: str, sparql: str, query_type: str) -> SPARQLWrapper:
+        # A wrapper per request: SPARQLWrapper objects hold the query, so threads cannot share.
+        wrapper = SPARQLWrapper(url, updateEndpoint=self.update_endpoint)
+        wrapper.setMethod(POST)
+        wrapper.setOnlyConneg(True)
+        wrapper.addCustomHttpHeader("Accept", ACCEPT)
+        with warnings.catch_warnings():
+            # It guesses the query type and warns when it cannot; the store will say.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            wrapper.setQuery(sparql)
+        # The type is ours to say: an update sent as a query must reach the query endpoint,
+        # which refuses it, never the update endpoint.
+        wrapper.queryType = query_type
+        return wrapper
+
+    def _send(self, wrapper: SPARQLWrapper) -> tuple[str, bytes]:
+        url = wrapper.updateEndpoint if wrapper.isSparqlUpdateRequest() else wrapper.endpoint
+        # SPARQLWrapper builds the request; we send it, so that an error keeps the store's
+        # message (SPARQLWrapper's own exceptions fold it into their text).
+        request = wrapper._createRequest()
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                return (response.headers.get_content_type() or "").lower(), response.read()
+        except urllib.error.HTTPError as error:
+            if error.code == 400 and not wrapper.isSparqlUpdateRequest():
+                raise QuerySyntaxError(_text(error.read()) or "the query does not parse") from None
+            raise self._translate(error, url) from error
+        except Exception as error:  # noqa: BLE001 - translated, never swallowed
+            raise self._translate(error, url) from error
+
+    def _translate(self, error: Exception, url: str) -> ExternalStoreError:
+        if isinstance(error, ExternalStoreError):
+            return error
+        if isinstance(error, TimeoutError | socket.timeout):
+            return StoreTimeoutError(url, f"did not answer within {self.timeout:g} s")
+        if isinstance(error, urllib.error.HTTPError):
+            detail = _text(error.read()) if error.fp is not None else ""
+            message = f"answered HTTP {error.code} {error.reason}" + (
+                f": {detail}" if detail else ""
+            )
+            if error.code in (502, 503):
+                return StoreUnavailableError(url, message)
+            if error.code == 504:
+                return StoreTimeoutError(url, message)
+            return StoreResponseError(url, message)
+        if isinstance(error, urllib.error.URLError):
+            if isinstance(error.reason, TimeoutError | socket.timeout):
+                return StoreTimeoutError(url, f"did not answer within {self.timeout:g} s")
+            return StoreUnavailableError(url, f"cannot be reached: {error.reason}")
+        if isinstance(error, ConnectionError | HTTPException | OSError):
+            return StoreUnavailableError(url, f"broke the connection: {error}")
+        raise error
+
+
+def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``url`` without its ``user:password@``, and the credentials if it held any."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return url, None
+    netloc = parts.hostname or ""
+    if ":" in netloc:
+        netloc = f"[{netloc}]"
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    bare = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    user = urllib.parse.unquote(parts.username)
+    return bare, (user, urllib.parse.unquote(parts.password or ""))
+
+
+def _opener(
+    credentials: Mapping[str | None, tuple[str, str] | None],
+) -> urllib.request.OpenerDirector:
+    """An opener answering a Basic or Digest challenge from each URL of ``credentials`` with
+    its credentials; a plain one when there are none."""
+    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    for url, pair in credentials.items():
+        if url is not None and pair is not None:
+            passwords.add_password(None, url, *pair)
+    if not any(credentials.values()):
+        return urllib.request.build_opener()
+    return urllib.request.build_opener(
+        urllib.request.HTTPBasicAuthHandler(passwords),
+        urllib.request.HTTPDigestAuthHandler(passwords),
+    )
+
+
+def _with_plain_blank_node_ids(body: bytes) -> bytes:
+    """SPARQL JSON results whose blank node labels are valid in N-Triples: Virtuoso sends
+    ``nodeID://b10000``, which pyoxigraph refuses. Each label maps to one hex label."""
+    import json
+
+    try:
+        document = json.loads(body)
+        for binding in document["results"]["bindings"]:
+            for term in binding.values():
+                if term.get("type") == "bnode" and not _PLAIN_LABEL.fullmatch(term["value"]):
+                    term["value"] = "x" + term["value"].encode().hex()
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return body  # not what it claims to be: the parser will say so
+    return json.dumps(document).encode()
+
+
+_PLAIN_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def _is_virtuoso_ask(result: ox.QuerySolutions, sparql: str) -> bool:
+    names = [variable.value for variable in result.variables]
+    return names == [VIRTUOSO_ASK_VARIABLE] and "ASK" in keywords(sparql)
+
+
+def _boolean(value: bool) -> ox.QueryBoolean:
+    document = b'{"head": {}, "boolean": ' + (b"true" if value else b"false") + b"}"
+    parsed = ox.parse_query_results(document, ox.QueryResultsFormat.JSON)
+    assert isinstance(parsed, ox.QueryBoolean)
+    return parsed
+
+
+def as_query_triples(triples: Sequence[ox.Triple]) -> ox.QueryTriples:
+    """``triples`` as the result of a CONSTRUCT, the type the embedded store returns."""
+    scratch = ox.Store()
+    scratch.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
+    return scratch.query("CONSTRUCT WHERE { ?s ?p ?o }")
+
+
+def _solutions(variables: Sequence[ox.Variable], rows: list[ox.QuerySolution]) -> ox.QuerySolutions:
+    """Rows read already, as :class:`pyoxigraph.QuerySolutions` again (through SPARQL JSON)."""
+    import json
+
+    def term(value: ox.Term) -> dict[str, str]:
+        if isinstance(value, ox.NamedNode):
+            return {"type": "uri", "value": value.value}
+        if isinstance(value, ox.BlankNode):
+            return {"type": "bnode", "value": value.value}
+        assert isinstance(value, ox.Literal)
+        if value.language:
+            return {"type": "literal", "value": value.value, "xml:lang": value.language}
+        return {"type": "literal", "value": value.value, "datatype": value.datatype.value}
+
+    names = [variable.value for variable in variables]
+    document = {
+        "head": {"vars": names},
+        "results": {
+            "bindings": [
+                {name: term(row[name]) for name in names if row[name] is not None} for row in rows
+            ]
+        },
+    }
+    parsed = ox.parse_query_results(json.dumps(document).encode(), ox.QueryResultsFormat.JSON)
+    assert isinstance(parsed, ox.QuerySolutions)
+    return parsed
+
+
+def _text(data: object) -> str:
+    if isinstance(data, bytes):
+        return data.decode("utf-8", errors="replace").strip()
+    return str(data).strip() if data else ""

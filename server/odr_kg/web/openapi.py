@@ -1,0 +1,155 @@
+"""The OpenAPI 3 description of the JSON API (``/api/*``), served at ``/openapi.json``.
+
+Written by hand as data; ``tests/test_openapi.py`` checks that it names exactly the routes and
+methods of the ``api`` blueprint, and schemathesis (``bench/fuzz.py``, ``tests/test_fuzz.py``)
+sends what it describes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+bp = Blueprint("openapi", __name__)
+
+_ERROR = {
+    "description": "The request was not acceptable; `error.message` says why.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "required": ["status"],
+                        "properties": {
+                            "status": {"type": "integer"},
+                            "message": {"type": "string"},
+                            "field": {"type": "string"},
+                            "allowed": {"type": "array", "items": {"type": "string"}},
+                            "line": {"type": ["integer", "null"]},
+                        },
+                    }
+                },
+            }
+        }
+    },
+}
+_MONEY = {
+    "type": "object",
+    "required": ["amount", "currency"],
+    "properties": {
+        "amount": {"type": "string", "example": "1200.00"},
+        "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "example": "USD"},
+    },
+}
+_CASE_GRAPH = {"type": "string", "description": "A case graph (see cases/ in the repository)."}
+_LANG = {
+    "name": "lang",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "enum": ["en", "zh"]},
+}
+_ERRORS = {status: _ERROR for status in ("400", "413", "415", "422")}
+
+SPEC: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "ODR knowledge graph: procedure lookup API",
+        "version": "0.1.0",
+        "description": "Which procedure applies to a dispute on Alibaba.com, and why. The "
+        "SPARQL endpoint at /sparql follows the SPARQL 1.1 Protocol instead.",
+    },
+    "paths": {
+        "/api/lookup": {
+            "post": {
+                "summary": "The procedure, deadlines and remedies for the facts of a dispute",
+                "parameters": [
+                    _LANG,
+                    {
+                        "name": "asOf",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "format": "date"},
+                    },
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["role", "channel", "claim"],
+                                "properties": {
+                                    "role": {"type": "string", "example": "buyer"},
+                                    "channel": {"type": "string", "example": "trade-assurance"},
+                                    "claim": {"type": "string", "example": "non-delivery"},
+                                    "paid": _MONEY,
+                                    "guarantee": _MONEY,
+                                    "receivedOn": {"type": "string", "format": "date"},
+                                    "asOf": {"type": "string", "format": "date"},
+                                    "dissatisfiedWithDecision": {"type": "boolean"},
+                                    "contractForum": {"type": "string"},
+                                },
+                            }
+                        },
+                        "text/turtle": {"schema": _CASE_GRAPH},
+                        "application/ld+json": {"schema": _CASE_GRAPH},
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "The answer",
+                        "content": {
+                            "application/json": {"schema": {"type": "object"}},
+                            "text/turtle": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/vocabulary": {
+            "get": {
+                "summary": "The values each enumerated field of a lookup accepts, with labels",
+                "parameters": [_LANG],
+                "responses": {
+                    "200": {
+                        "description": "Per field, the accepted values",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+        "/api/validate": {
+            "post": {
+                "summary": "Validate a case graph against the SHACL shapes",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "text/turtle": {"schema": _CASE_GRAPH},
+                        "application/n-triples": {"schema": _CASE_GRAPH},
+                        "application/ld+json": {"schema": _CASE_GRAPH},
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "The validation report",
+                        "content": {
+                            "application/json": {"schema": {"type": "object"}},
+                            "text/turtle": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_ERRORS,
+                },
+            }
+        },
+    },
+}
+
+
+@bp.get("/openapi.json")
+def description() -> Response:
+    return jsonify(SPEC)
