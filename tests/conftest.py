@@ -52,6 +52,13 @@ def client(app: Flask) -> FlaskClient:
 SERVER_STARTUP_SECONDS = 20
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture(scope="module")
 def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
     """Start ``odr-kg serve`` on 127.0.0.1 on a free port with extra arguments; return its URL.
@@ -60,9 +67,7 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
 
     def start(*arguments: str) -> str:
         script = Path(sysconfig.get_path("scripts")) / "odr-kg"
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         log_path = tmp_path_factory.mktemp("server") / "serve.log"
         with log_path.open("wb") as log:
             server = subprocess.Popen(
@@ -158,9 +163,7 @@ def start_oxigraph() -> Iterator[Callable[[], OxigraphServer]]:
             pytest.fail(
                 "the oxigraph server (PyPI package 'oxigraph', in the test extra) is missing"
             )
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         server = subprocess.Popen(
             [str(OXIGRAPH), "serve", "--bind", f"127.0.0.1:{port}"],
             stdout=subprocess.DEVNULL,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -18,18 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import OXIGRAPH
+from conftest import OXIGRAPH, free_port
 from odr_kg.sparql_store import SparqlEndpointStore
 from odr_kg.web import create_app
 
 CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 HEALTHY = "ASK { <https://w3id.org/odr-kg/id/forum/hkiac> ?p ?o }"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class OnDiskOxigraph:

@@ -8,7 +8,6 @@ script would be.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sysconfig
 import time
@@ -19,6 +18,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from SPARQLWrapper import JSON, SPARQLWrapper
 
+from conftest import free_port
+
 OXIGRAPH = shutil.which("oxigraph", path=sysconfig.get_path("scripts")) or shutil.which("oxigraph")
 OTHER_DATASET = """\
 @prefix study: <https://example.org/study/> .
@@ -28,12 +29,6 @@ study:case-17 study:cites tsa:art_10.5 ;
     study:heardBy <https://w3id.org/odr-kg/id/forum/hkiac> .
 study:case-18 study:cites tdr:art_31 , tdr:art_40 .
 """
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,9 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sysconfig
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
@@ -56,52 +51,14 @@ def test_page_text_is_escaped() -> None:
     assert "a&b/" not in page
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def get(url: str) -> tuple[int, str, bytes]:
     with urllib.request.urlopen(url, timeout=5) as response:
         return response.status, response.headers.get_content_type(), response.read()
 
 
-@pytest.fixture
-def served_url(tmp_path: Path) -> Iterator[str]:
-    script = Path(sysconfig.get_path("scripts")) / "odr-kg"
-    assert script.is_file(), "the odr-kg console script is not installed"
-    port = free_port()
-    log_path = tmp_path / "serve.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            [str(script), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while True:
-            if server.poll() is not None:
-                output = log_path.read_text(errors="replace")
-                pytest.fail(f"odr-kg serve exited with {server.returncode}:\n{output}")
-            try:
-                get(f"{url}/health")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"odr-kg serve did not answer within {STARTUP_TIMEOUT_SECONDS} s")
-                time.sleep(0.1)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+@pytest.fixture(scope="module")
+def served_url(start_server: Callable[..., str]) -> str:
+    return start_server()
 
 
 @pytest.mark.subprocess

@@ -4,6 +4,7 @@ message), never a hang or a traceback."""
 
 from __future__ import annotations
 
+import base64
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -14,7 +15,7 @@ import pyoxigraph as ox
 import pytest
 from flask import Flask
 
-from conftest import OxigraphServer
+from conftest import OxigraphServer, free_port
 from odr_kg.cli import EXIT_OK, EXIT_STORE, main
 from odr_kg.sparql_store import SparqlEndpointStore, TruncatedResultError
 from odr_kg.store import (
@@ -30,12 +31,6 @@ from odr_kg.web import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = ROOT / "cases" / "trade-assurance-non-delivery.ttl"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -274,3 +269,42 @@ def test_a_quad_survives_the_round_trip_through_the_external_store(
     triple = ox.Triple(ox.NamedNode("urn:x:a"), ox.NamedNode("urn:x:p"), literal)
     external.add_graphs({"urn:x:g": [triple]})
     assert [quad.triple for quad in external.quads("urn:x:g")] == [triple]
+
+
+class _AskingForCredentials(BaseHTTPRequestHandler):
+    """Takes a SPARQL Update with HTTP Basic credentials ``editor:p@ss``, else answers 401."""
+
+    seen: list[str] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        authorization = self.headers.get("Authorization", "")
+        self.seen.append(authorization)
+        if authorization != "Basic " + base64.b64encode(b"editor:p@ss").decode():
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="SPARQL"')
+        else:
+            self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_update_endpoint_gets_the_credentials_written_in_its_url() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _AskingForCredentials)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"127.0.0.1:{server.server_address[1]}/update"
+    try:
+        store = SparqlEndpointStore(f"http://{url}", update_endpoint=f"http://editor:p%40ss@{url}")
+        store.clear_graph("urn:x:g")
+        assert _AskingForCredentials.seen[-1].startswith("Basic ")
+        assert store.update_endpoint == f"http://{url}"
+        wrong = SparqlEndpointStore(f"http://{url}", update_endpoint=f"http://editor:nope@{url}")
+        with pytest.raises(StoreResponseError, match="401") as raised:
+            wrong.clear_graph("urn:x:g")
+        assert "nope" not in str(raised.value)
+    finally:
+        server.shutdown()
+        server.server_close()
