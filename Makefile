@@ -10,9 +10,11 @@ VENV_PYTHON := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.stamp-run
 TEST_STAMP := $(VENV)/.stamp-test
 
-# Debian packages the tests need, installed by `make test` when missing (e.g. chromium
-# chromium-driver for browser tests). None yet.
-DEBIAN_PACKAGES := chromium
+# Debian packages the tests need, installed by `make test` when missing: chromium for the
+# browser tests, virtuoso-opensource for tests/test_virtuoso.py (which starts its own instance
+# on 127.0.0.1). A policy-rc.d that exits 101 is in place while they install, so that no
+# package starts a system service (Debian's Virtuoso would listen on all interfaces).
+DEBIAN_PACKAGES := chromium virtuoso-opensource
 
 .PHONY: run test debian-packages clean
 
@@ -40,7 +42,16 @@ debian-packages:
 		dpkg -s "$$package" >/dev/null 2>&1 || missing="$$missing $$package"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-		apt-get update && apt-get install -y --no-install-recommends $$missing; \
+		made_policy=""; \
+		if [ ! -e /usr/sbin/policy-rc.d ]; then \
+			printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; \
+			chmod +x /usr/sbin/policy-rc.d; made_policy=yes; \
+		fi; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y --no-install-recommends $$missing; \
+		status=$$?; \
+		[ -z "$$made_policy" ] || rm -f /usr/sbin/policy-rc.d; \
+		exit $$status; \
 	fi
 
 clean:

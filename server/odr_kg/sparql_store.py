@@ -264,7 +264,10 @@ class SparqlEndpointStore(KnowledgeStore):
         self.update(" ;\n".join(operations))
 
     def clear_graph(self, graph_iri: str) -> None:
-        self.update(f"DROP SILENT GRAPH {ox.NamedNode(graph_iri)}")
+        if self.graph_store is None:
+            self.update(f"DROP SILENT GRAPH {ox.NamedNode(graph_iri)}")
+            return
+        self._put(graph_iri, (), "DELETE")
 
     def update(self, sparql_update: str) -> None:
         """Send a SPARQL Update to the update endpoint."""
@@ -274,13 +277,21 @@ class SparqlEndpointStore(KnowledgeStore):
     def _put(self, graph_iri: str, triples: Sequence[ox.Triple], method: str) -> None:
         assert self.graph_store is not None
         url = f"{self.graph_store}?{urllib.parse.urlencode({'graph': graph_iri})}"
-        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
-        request = urllib.request.Request(
-            url, data=body, method=method, headers={"Content-Type": "application/n-triples"}
-        )
+        if method == "DELETE":
+            request = urllib.request.Request(url, method=method)
+        else:
+            body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+            request = urllib.request.Request(
+                url, data=body, method=method, headers={"Content-Type": "application/n-triples"}
+            )
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 response.read()
+        except urllib.error.HTTPError as error:
+            with error:
+                # The Graph Store Protocol answers 404 to deleting a graph that is not there.
+                if not (method == "DELETE" and error.code == 404):
+                    raise self._translate(error, self.graph_store) from error
         except Exception as error:  # noqa: BLE001 - translated, never swallowed
             raise self._translate(error, self.graph_store) from error
 
@@ -310,9 +321,11 @@ class SparqlEndpointStore(KnowledgeStore):
             with self._opener.open(request, timeout=self.timeout) as response:
                 return (response.headers.get_content_type() or "").lower(), response.read()
         except urllib.error.HTTPError as error:
-            if error.code == 400 and not wrapper.isSparqlUpdateRequest():
-                raise QuerySyntaxError(_text(error.read()) or "the query does not parse") from None
-            raise self._translate(error, url) from error
+            with error:
+                if error.code == 400 and not wrapper.isSparqlUpdateRequest():
+                    message = _text(error.read()) or "the query does not parse"
+                    raise QuerySyntaxError(message) from None
+                raise self._translate(error, url) from error
         except Exception as error:  # noqa: BLE001 - translated, never swallowed
             raise self._translate(error, url) from error
 
@@ -367,9 +380,31 @@ def _opener(
     if not any(credentials.values()):
         return urllib.request.build_opener()
     return urllib.request.build_opener(
-        urllib.request.HTTPBasicAuthHandler(passwords),
-        urllib.request.HTTPDigestAuthHandler(passwords),
+        _ClosingBasicAuthHandler(passwords), _ClosingDigestAuthHandler(passwords)
     )
+
+
+class _ClosingChallenge:
+    """Closes the 401 answer once it has been answered with credentials: urllib leaves it open
+    (a ResourceWarning). Unanswered, it stays open to become the HTTPError."""
+
+    def http_error_401(self, req, fp, code, msg, headers):
+        try:
+            answered = super().http_error_401(req, fp, code, msg, headers)
+        except BaseException:
+            fp.close()
+            raise
+        if answered is not None:
+            fp.close()
+        return answered
+
+
+class _ClosingBasicAuthHandler(_ClosingChallenge, urllib.request.HTTPBasicAuthHandler):
+    pass
+
+
+class _ClosingDigestAuthHandler(_ClosingChallenge, urllib.request.HTTPDigestAuthHandler):
+    pass
 
 
 def _with_plain_blank_node_ids(body: bytes) -> bytes:

@@ -1,0 +1,319 @@
+"""bench/RESULTS.md from the figures bench/run.py measured (kept in bench/results.json, so the
+page can be rendered again without measuring: ``python bench/render_results.py``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+MILLION = 1_000_000
+TRIPLES_PER_CASE = 25
+
+
+def render_markdown(report: dict) -> str:
+    out: list[str] = []
+    add = out.append
+    add("# Benchmarks\n")
+    add(
+        "Written by `bench/run.py` (do not edit by hand; the figures are in `bench/results.json`). "
+        f"Run {report['date']}, {report['minutes']:.1f} min"
+        + (", **--quick: tiny sizes, the figures mean nothing**" if report["quick"] else "")
+        + ".\n"
+    )
+    machine = report["machine"]
+    add("## Machine and versions\n")
+    add("| | |\n|---|---|")
+    add(f"| CPU | {machine['cpu']}, {machine['cores']} cores |")
+    add(f"| Memory | {machine['memory']} |")
+    add(f"| System | {machine['system']} |")
+    add(f"| Load average at start | {machine['load']} |")
+    for name, version in report["versions"].items():
+        add(f"| {name} | {version} |")
+    load1 = float(machine["load"].split()[0])
+    if load1 > 0.3:
+        add(
+            "\nThe machine was shared: other developers ran test suites during the run (load "
+            f"average {load1:.2f} at its start), so timings are pessimistic and noisier than on "
+            "an idle machine; ratios measured side by side suffer less.\n"
+        )
+    add("")
+    targets(report, add)
+    loads(report, add)
+    queries(report, add)
+    endpoints(report, add)
+    http(report, add)
+    validation(report, add)
+    notes = BENCH / "NOTES.md"
+    if notes.is_file():
+        add("## Notes on the misses (hand-written, in bench/NOTES.md)\n")
+        add(notes.read_text(encoding="utf-8").strip() + "\n")
+    add("## Profiles\n")
+    add("cProfile of 1,000 cases through `validate_many(..., 'turbo')` (cumulative time):\n")
+    add("```\n" + report["validation"]["profile"] + "\n```\n")
+    add("cProfile of 300 lookups in process (`LookupEngine.lookup`, no HTTP):\n")
+    add("```\n" + report["lookup_profile"] + "\n```\n")
+    return "\n".join(out) + "\n"
+
+
+def verdict(ok: bool, detail: str) -> str:
+    return ("met" if ok else "**missed**") + f" ({detail})"
+
+
+def targets(report: dict, add) -> None:
+    add("## Targets\n")
+    add("| Target | Measured | Verdict |\n|---|---|---|")
+    v = report["validation"]
+    rate = v["turbo_per_second"]
+    add(
+        f"| bulk validation ≥ 3,000 cases/s, identical to pyshacl | {rate:,.0f} cases/s "
+        f"(pyshacl {v['pyshacl_per_second']:,.0f}); identical: {v['identical']} | "
+        + verdict(rate >= 3000 and v["identical"], f"{rate / 3000:.2f}× the target")
+        + " |"
+    )
+    million = [row for row in report["load"] if row["size"] == MILLION and "seconds" in row]
+    if million:
+        row = million[0]
+        ok = row["seconds"] <= 240 and row["rss_mib"] <= 4096
+        add(
+            f"| 1M cases into the on-disk store ≤ 4 min within 4 GiB | {row['seconds']:.0f} s, "
+            f"{row['rss_mib']:,.0f} MiB peak | "
+            + verdict(
+                ok, f"{row['seconds'] / 240:.2f}× the time, {row['rss_mib'] / 4096:.2f}× the memory"
+            )
+            + " |"
+        )
+    else:
+        add("| 1M cases into the on-disk store ≤ 4 min within 4 GiB | not run | – |")
+    at_million = report["queries"].get(f"embedded on disk {MILLION}")
+    if at_million:
+        worst = max(at_million.items(), key=lambda item: item[1]["p50"])
+        add(
+            "| every example question at 1M cases p50 ≤ 1 s | slowest "
+            f"`{worst[0]}` p50 {worst[1]['p50']:,.0f} ms | "
+            + verdict(worst[1]["p50"] <= 1000, f"{worst[1]['p50'] / 1000:.2f}× the bound")
+            + " |"
+        )
+    else:
+        add("| every example question at 1M cases p50 ≤ 1 s | not run | – |")
+    virtuoso = report["endpoints"].get("virtuoso")
+    size = report["endpoints"]["size"]
+    if virtuoso:
+        aggregates = {k: v for k, v in virtuoso.items() if k in aggregate_names(report)}
+        worst = max(aggregates.items(), key=lambda item: item[1]["p50"])
+        add(
+            f"| five aggregate questions at 1M p50 ≤ 1 s through Virtuoso | at {size:,} cases "
+            f"(1M not run): slowest `{worst[0]}` p50 {worst[1]['p50']:,.0f} ms | "
+            + verdict(
+                worst[1]["p50"] * MILLION / size <= 1000,
+                f"at {size:,}; linear extrapolation to 1M: "
+                f"{worst[1]['p50'] * MILLION / size / 1000:.2f} s",
+            )
+            + " |"
+        )
+    else:
+        add("| five aggregate questions at 1M p50 ≤ 1 s through Virtuoso | Virtuoso absent | – |")
+    h = report["http"]
+    ours = h.get("odr-kg serve", {})
+    for baseline, factor in (("rdflib-endpoint", 5), ("oxigraph serve", 0.5)):
+        other = h.get(baseline)
+        if not isinstance(other, dict):
+            add(f"| `/sparql` ≥ {factor}× {baseline} | {other or 'not run'} | – |")
+            continue
+        ratios = [
+            ours[name]["per_second"] / other[name]["per_second"]
+            for name in other
+            if name in ours and name.endswith(".rq")
+        ]
+        worst = min(ratios)
+        shown = ", ".join(f"{ratio:.2f}×" for ratio in ratios)
+        add(
+            f"| `/sparql` ≥ {factor}× {baseline} (req/s, same query) | {shown} | "
+            + verdict(worst >= factor, f"worst {worst / factor:.2f}× the target")
+            + " |"
+        )
+    lookup = ours.get("/api/lookup")
+    if lookup:
+        ok = lookup["per_second"] >= 1000 and lookup["p99"] <= 20
+        add(
+            f"| `/api/lookup` ≥ 1,000 req/s, p99 ≤ 20 ms | {lookup['per_second']:,.0f} req/s, "
+            f"p99 {lookup['p99']:.1f} ms | "
+            + verdict(
+                ok,
+                f"{lookup['per_second'] / 1000:.2f}× the rate, {lookup['p99'] / 20:.2f}× the p99",
+            )
+            + " |"
+        )
+    add("")
+
+
+def aggregate_names(report: dict) -> set[str]:
+    return {path.name for path in (BENCH / "queries").glob("*.rq")}
+
+
+def loads(report: dict, add) -> None:
+    add("## Load rate and peak memory\n")
+    add(
+        "Each configuration in a process of its own; peak memory is its `ru_maxrss`. The "
+        "embedded store loads with pyoxigraph's bulk loader (`EmbeddedStore.bulk_load`); "
+        "rdflib parses the same N-Quads into an in-memory `Dataset`.\n"
+    )
+    add("| cases | engine | seconds | triples/s | cases/s | peak MiB | vs rdflib |")
+    add("|---:|---|---:|---:|---:|---:|---:|")
+    rdflib_rate = {
+        row["size"]: row["quads"] / row["seconds"]
+        for row in report["load"]
+        if row["engine"] == "rdflib" and "seconds" in row
+    }
+    names = {"memory": "embedded, in memory", "disk": "embedded, on disk", "rdflib": "rdflib"}
+    skipped = []
+    for row in report["load"]:
+        if row.get("skipped"):
+            skipped.append(row["size"])
+            continue
+        rate = row["quads"] / row["seconds"]
+        ratio = f"{rate / rdflib_rate[row['size']]:.1f}×" if row["size"] in rdflib_rate else "–"
+        add(
+            f"| {row['size']:,} | {names[row['engine']]} | {row['seconds']:.2f} | {rate:,.0f} | "
+            f"{row['size'] / row['seconds']:,.0f} | {row['rss_mib']:,.0f} | {ratio} |"
+        )
+    if skipped:
+        add(
+            f"\nrdflib skipped at {', '.join(f'{s:,}' for s in skipped)} cases: it loads at a "
+            "few tens of thousands of triples a second and would take minutes."
+        )
+    if not any(row["size"] == MILLION for row in report["load"]):
+        add("\n1M cases not run (`--no-million` or `--quick`).")
+    else:
+        add(
+            "\nAt 1M cases only the on-disk load and the example questions ran: the other "
+            "configurations would take most of the run's time budget."
+        )
+    add("")
+
+
+def queries(report: dict, add) -> None:
+    add("## Questions on the embedded store\n")
+    add(
+        "p50 / p99 in ms after one warm-up run; at least three runs, more within a few seconds "
+        "per question (so p99 is near the maximum of few runs). `queries/*.rq` are the "
+        "example questions; `bench/queries/*.rq` the five aggregates over the cases.\n"
+    )
+    columns = list(report["queries"])
+    add("| question | " + " | ".join(columns) + " |")
+    add("|---|" + "---:|" * len(columns))
+    names = sorted({name for figures in report["queries"].values() for name in figures})
+    aggregates = aggregate_names(report)
+    for name in sorted(names, key=lambda n: (n in aggregates, n)):
+        cells = [cell(report["queries"][column].get(name)) for column in columns]
+        label = f"**{name}**" if name in aggregates else name
+        add(f"| {label} | " + " | ".join(cells) + " |")
+    add("")
+
+
+def cell(figures: dict | None) -> str:
+    if not figures:
+        return "–"
+    return f"{figures['p50']:,.1f} / {figures['p99']:,.1f}"
+
+
+def endpoints(report: dict, add) -> None:
+    e = report["endpoints"]
+    size = e["size"]
+    add(f"## The same questions through `--endpoint`, at {size:,} cases\n")
+    add(
+        f"Oxigraph server loaded with `oxigraph load` in {e['oxigraph_load_seconds']:.0f} s"
+        + (
+            f"; Virtuoso loaded with its bulk loader (`ld_dir`, `rdf_loader_run`) in "
+            f"{e['virtuoso_load_seconds']:.0f} s"
+            if "virtuoso" in e
+            else "; Virtuoso not installed"
+        )
+        + ". Through `SparqlEndpointStore` (SPARQLWrapper, HTTP on 127.0.0.1). "
+        "p50 / p99 ms; the embedded column repeats the figures above.\n"
+    )
+    embedded = report["queries"].get(f"embedded {size}", {})
+    add("| question | embedded | Oxigraph server | Virtuoso | embedded p50 / Virtuoso p50 |")
+    add("|---|---:|---:|---:|---:|")
+    aggregates = aggregate_names(report)
+    for name in sorted(e["oxigraph"], key=lambda n: (n in aggregates, n)):
+        virtuoso = e.get("virtuoso", {}).get(name)
+        speed = (
+            f"{embedded[name]['p50'] / virtuoso['p50']:.2f}"
+            if virtuoso and name in embedded and virtuoso["p50"] > 0
+            else "–"
+        )
+        label = f"**{name}**" if name in aggregates else name
+        add(
+            f"| {label} | {cell(embedded.get(name))} | {cell(e['oxigraph'][name])} | "
+            f"{cell(virtuoso)} | {speed} |"
+        )
+    mismatched = [
+        name
+        for name in e.get("virtuoso", {})
+        if name in e["oxigraph"] and e["virtuoso"][name]["rows"] != e["oxigraph"][name]["rows"]
+    ]
+    if mismatched:
+        add(
+            "\nRow counts that differ between Virtuoso and Oxigraph: "
+            + ", ".join(
+                f"`{n}` ({e['virtuoso'][n]['rows']} vs {e['oxigraph'][n]['rows']})"
+                for n in mismatched
+            )
+            + ". Virtuoso's default graph also holds its own system graphs, and it reads "
+            "some typed literals differently."
+        )
+    add("")
+
+
+def http(report: dict, add) -> None:
+    h = report["http"]
+    add(f"## HTTP throughput on 127.0.0.1 (knowledge graph + {h['size']:,} cases)\n")
+    add(
+        f"A thread pool of {h['concurrency']} clients, each on a keep-alive connection, sends N "
+        "requests after a warm-up; the client shares the 2 cores with the server. The same "
+        "dump is served by each: `odr-kg serve --store` (ours), bare `oxigraph serve` (the "
+        "engine without our layer; `union-default-graph=true` gives it our default graph) and "
+        "rdflib-endpoint.\n"
+    )
+    add("| server | request | N | req/s | p50 ms | p99 ms | failed | rows |")
+    add("|---|---|---:|---:|---:|---:|---:|---:|")
+    for server, figures in h.items():
+        if not isinstance(figures, dict):
+            continue
+        for request, f in figures.items():
+            add(
+                f"| {server} | {request} | {f['count']} | {f['per_second']:,.0f} | "
+                f"{f['p50']:.1f} | {f['p99']:.1f} | {failures(f)} | {f.get('rows', '–')} |"
+            )
+    for server, figures in h.items():
+        if isinstance(figures, str):
+            add(f"\n{server}: {figures}")
+    add("")
+
+
+def failures(figures: dict) -> str:
+    if not figures["failed"]:
+        return "0"
+    return f"{figures['failed']} ({', '.join(f'{k}: {v}' for k, v in figures['failures'].items())})"
+
+
+def validation(report: dict, add) -> None:
+    v = report["validation"]
+    add("## Bulk validation\n")
+    add(
+        f"`validate_many` over {v['cases']:,} generated cases (10% invalid): pyshacl-turbo "
+        f"{v['turbo_per_second']:,.0f} cases/s ({v['turbo_nonconforming']} do not conform). "
+        f"pyshacl, the reference, on the first {v['reference_cases']:,}: "
+        f"{v['pyshacl_per_second']:,.0f} cases/s ({v['reference_nonconforming']} do not "
+        f"conform); turbo on the same cases gives "
+        + ("**identical** reports." if v["identical"] else "**different** reports.")
+        + f" Ratio turbo / pyshacl: {v['turbo_per_second'] / v['pyshacl_per_second']:.0f}×.\n"
+    )
+
+
+if __name__ == "__main__":
+    figures = json.loads((BENCH / "results.json").read_text())
+    (BENCH / "RESULTS.md").write_text(render_markdown(figures), encoding="utf-8")
+    sys.exit(0)
