@@ -181,18 +181,8 @@ def test_question_gives_the_embedded_answer(
 ) -> None:
     """The same rows naming the same resources. Literals may differ in form: Virtuoso 7.2
     gives ``true`` as ``1`` and orders ``GROUP_CONCAT`` its own way (SPARQL leaves it open)."""
-    if entry.name in VIRTUOSO_DIFFERS:
-        pytest.xfail(VIRTUOSO_DIFFERS[entry.name])
     text = entry.read_text(encoding="utf-8")
     assert resources_of(virtuoso_store.query(text)) == resources_of(store.query(text))
-
-
-# Where Virtuoso 7.2 answers a standard query differently, and how.
-VIRTUOSO_DIFFERS = {
-    "14-offline-order-procedure.rq": "Virtuoso 7.2 follows `a/rdfs:subClassOf*` across the "
-    "graphs of its union default graph by a plan that depends on the data: 1 row of 6 here, "
-    "all 6 with 100,000 cases beside (bench/RESULTS.md)",
-}
 
 
 def resources_of(rows) -> list[tuple[str, ...]]:
