@@ -34,9 +34,9 @@ def render_markdown(report: dict) -> str:
     load1 = float(machine["load"].split()[0])
     if load1 > 0.3:
         add(
-            "\nThe machine was shared: other developers ran test suites during the run (load "
-            f"average {load1:.2f} at its start), so timings are pessimistic and noisier than on "
-            "an idle machine; ratios measured side by side suffer less.\n"
+            f"\nThe machine was not idle at the start of the run (load average {load1:.2f}), so "
+            "timings are pessimistic and noisier than on an idle machine; ratios measured side "
+            "by side suffer less.\n"
         )
     add("")
     targets(report, add)
