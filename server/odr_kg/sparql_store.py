@@ -292,7 +292,7 @@ class SparqlEndpointStore(KnowledgeStore):
                 # The Graph Store Protocol answers 404 to deleting a graph that is not there.
                 if not (method == "DELETE" and error.code == 404):
                     raise self._translate(error, self.graph_store) from error
-        except Exception as error:  # noqa: BLE001 - translated, never swallowed
+        except (OSError, HTTPException) as error:  # network failures, URLError and timeouts
             raise self._translate(error, self.graph_store) from error
 
     # HTTP ---------------------------------------------------------------------------------
@@ -326,12 +326,10 @@ class SparqlEndpointStore(KnowledgeStore):
                     message = _text(error.read()) or "the query does not parse"
                     raise QuerySyntaxError(message) from None
                 raise self._translate(error, url) from error
-        except Exception as error:  # noqa: BLE001 - translated, never swallowed
+        except (OSError, HTTPException) as error:  # network failures, URLError and timeouts
             raise self._translate(error, url) from error
 
-    def _translate(self, error: Exception, url: str) -> ExternalStoreError:
-        if isinstance(error, ExternalStoreError):
-            return error
+    def _translate(self, error: OSError | HTTPException, url: str) -> ExternalStoreError:
         if isinstance(error, TimeoutError | socket.timeout):
             return StoreTimeoutError(url, f"did not answer within {self.timeout:g} s")
         if isinstance(error, urllib.error.HTTPError):
@@ -348,9 +346,7 @@ class SparqlEndpointStore(KnowledgeStore):
             if isinstance(error.reason, TimeoutError | socket.timeout):
                 return StoreTimeoutError(url, f"did not answer within {self.timeout:g} s")
             return StoreUnavailableError(url, f"cannot be reached: {error.reason}")
-        if isinstance(error, ConnectionError | HTTPException | OSError):
-            return StoreUnavailableError(url, f"broke the connection: {error}")
-        raise error
+        return StoreUnavailableError(url, f"broke the connection: {error}")
 
 
 def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
