@@ -221,3 +221,25 @@ def test_compact_iri_takes_the_longest_namespace(iri: str, compacted: str) -> No
         "kg": "https://example.org/odr/kg/",
     }
     assert compact_iri(iri, prefixes) == compacted
+
+
+def test_counts_follow_every_write() -> None:
+    # The embedded store keeps its counts between writes; each write must forget them.
+    store = EmbeddedStore.open()
+    quads, sizes, triples = len(store), store.graph_sizes(), store.distinct_triple_count()
+    graph = "https://example.org/graph/extra"
+    triple = ox.Triple(
+        ox.NamedNode("https://example.org/a"),
+        ox.NamedNode("https://example.org/b"),
+        ox.Literal("c"),
+    )
+    store.add_graphs({graph: [triple]})
+    assert len(store) == quads + 1
+    assert store.graph_sizes()[graph] == 1
+    assert store.distinct_triple_count() == triples + 1
+    store.clear_graph(graph)
+    assert (len(store), store.graph_sizes(), store.distinct_triple_count()) == (
+        quads,
+        sizes,
+        triples,
+    )

@@ -232,6 +232,7 @@ class _ReadOnlyStore(EmbeddedStore):
         self.path = None  # nothing to flush
         # EmbeddedStore opens its path for writing, which the application's process does.
         self._store = ox.Store.read_only(path)
+        self._counts = {}
 
 
 def evaluate(store: KnowledgeStore, job: QueryJob) -> tuple[Any, ...]:
