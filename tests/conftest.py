@@ -52,6 +52,16 @@ def client(app: Flask) -> FlaskClient:
 SERVER_STARTUP_SECONDS = 20
 
 
+def stop_process(process: subprocess.Popen[bytes], seconds: float = 10) -> None:
+    """Ask a server process to stop; kill it if it has not within ``seconds``."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -93,12 +103,7 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
 
     yield start
     for server in servers:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
 
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -183,12 +188,7 @@ def start_oxigraph() -> Iterator[Callable[[], OxigraphServer]]:
 
     yield start
     for server in servers:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
 
 
 @pytest.fixture(scope="session")

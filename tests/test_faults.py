@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import OXIGRAPH, free_port
+from conftest import OXIGRAPH, free_port, stop_process
 from odr_kg.sparql_store import SparqlEndpointStore
 from odr_kg.web import create_app
 
@@ -58,8 +58,7 @@ class OnDiskOxigraph:
 
     def stop(self) -> None:
         assert self.process is not None
-        self.process.terminate()
-        self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from SPARQLWrapper import JSON, SPARQLWrapper
 
-from conftest import free_port
+from conftest import free_port, stop_process
 
 OXIGRAPH = shutil.which("oxigraph", path=sysconfig.get_path("scripts")) or shutil.which("oxigraph")
 OTHER_DATASET = """\
@@ -56,8 +56,7 @@ def other_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wait_until_up(url, server)
         yield f"{url}/query"
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop_process(server)
 
 
 def wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float = 15) -> None:

@@ -10,7 +10,6 @@ Skipped where ``virtuoso-t`` is not installed (``make test`` installs it).
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -22,6 +21,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from conftest import free_port, stop_process
 from odr_kg import resources
 from odr_kg.cli import EXIT_OK, main
 from odr_kg.sparql_store import SparqlEndpointStore, TruncatedResultError
@@ -84,12 +84,6 @@ class Virtuoso:
         return self.url.replace("http://", f"http://{ADMIN}@") + path
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
     """Virtuoso started with an ini of its own in a temporary folder, bound to 127.0.0.1."""
@@ -124,12 +118,7 @@ def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
                 time.sleep(0.1)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, seconds=20)
 
 
 @pytest.fixture(scope="module")
