@@ -357,3 +357,22 @@ def test_concurrent_lookups_do_not_see_each_others_cases(engine: LookupEngine) -
         thread.join()
     assert mismatches == []
     assert [engine.lookup(one).json for one in facts] == expected
+
+
+@pytest.mark.parametrize(("lang", "in_chinese"), [("en", False), ("zh", True)])
+def test_route_reasons_come_in_the_language_asked(
+    engine: LookupEngine, lang: str, in_chinese: bool
+) -> None:
+    facts = engine.facts_from_json(
+        {
+            "role": "buyer",
+            "channel": "trade-assurance",
+            "claim": "non-delivery",
+            "dissatisfiedWithDecision": True,
+            "contractForum": "none",
+        }
+    )
+    reasons = [objection["reason"] for objection in engine.lookup(facts, lang).json["objections"]]
+    assert len(reasons) == 2
+    for reason in reasons:
+        assert any("\u4e00" <= char <= "\u9fff" for char in reason) is in_chinese, reason

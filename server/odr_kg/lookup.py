@@ -187,13 +187,21 @@ class LookupEngine:
 
     def label(self, iri: str, lang: str = "en") -> str:
         """The preferred label of ``iri`` in ``lang``, else in English, else its last segment."""
-        for predicate in (SKOS + "prefLabel", RDFS + "label"):
+        return (
+            self.text(iri, (SKOS + "prefLabel", RDFS + "label"), lang)
+            or re.split(r"[/#]", iri.rstrip("/"))[-1]
+        )
+
+    def text(self, iri: str, predicates: Iterable[str], lang: str = "en") -> str | None:
+        """The first of ``predicates`` that gives ``iri`` a literal in ``lang``, else in
+        English; ``None`` when none does."""
+        for predicate in predicates:
             literals = [o for o in self._values(iri, predicate) if isinstance(o, ox.Literal)]
             for wanted in (lang, "en"):
                 for literal in literals:
                     if literal.language == wanted:
                         return literal.value
-        return re.split(r"[/#]", iri.rstrip("/"))[-1]
+        return None
 
     def notation(self, iri: str) -> str | None:
         return self._first(iri, SKOS + "notation")
@@ -839,8 +847,9 @@ class _AnswerShaper:
             forum = self._derived(route, "forum")
             procedure = self._derived(route, "procedure")
             choice = self._derived(route, "forumChoice")
-            reason = engine._first(route, SKOS + "definition") if self.lang == "en" else None
-            reason = reason or engine.label(route, self.lang)
+            reason = engine.text(route, (SKOS + "definition",), self.lang) or engine.label(
+                route, self.lang
+            )
             if choice:
                 reason = f"{reason} ({engine.label(choice[0].value, self.lang)})"
             objections.append(
