@@ -8,6 +8,7 @@ sees them. ``default-graph-uri`` and ``named-graph-uri`` name graphs of our own 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -383,8 +384,10 @@ def prefix_declarations(prefixes: Mapping[str, str], base: str) -> str:
     )
 
 
-def example_queries(base: str = resources.DEFAULT_BASE) -> list[dict[str, str]]:
-    """The example questions of ``queries/``: ``name``, ``summary`` and ``text`` (rebased)."""
+@functools.cache
+def example_queries(base: str = resources.DEFAULT_BASE) -> tuple[dict[str, str], ...]:
+    """The example questions of ``queries/``: ``name``, ``summary`` and ``text`` (rebased).
+    Read once per base: the packaged files do not change while the service runs."""
     examples = []
     for entry in resources.data_files("queries"):
         text = resources.read_data_text(entry, base)
@@ -392,7 +395,7 @@ def example_queries(base: str = resources.DEFAULT_BASE) -> list[dict[str, str]]:
         examples.append(
             {"name": entry.name, "summary": summary.group(1) if summary else "", "text": text}
         )
-    return examples
+    return tuple(examples)
 
 
 def service_description(endpoint: str, store: KnowledgeStore) -> list[ox.Triple]:
