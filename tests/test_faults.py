@@ -109,6 +109,14 @@ def children_of(pid: int) -> list[int]:
     return children
 
 
+def descendants_of(pid: int) -> list[int]:
+    """The process ids below ``pid``: its children, theirs, and so on."""
+    found = []
+    for child in children_of(pid):
+        found += [child, *descendants_of(child)]
+    return found
+
+
 def serve_process(port: int) -> int:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -144,8 +152,8 @@ def test_a_worker_killed_mid_request_does_not_take_the_service_down(
     time.sleep(1.0)  # the cartesian product is running in the worker now
     workers = [
         pid
-        for pid in children_of(server)
-        if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        for pid in descendants_of(server)
+        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
     ]
     assert workers, "no query worker process found"
     for pid in workers:
