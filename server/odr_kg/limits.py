@@ -111,10 +111,13 @@ LIMITS: tuple[Limit, ...] = (
 )
 DEFAULTS: dict[str, object] = {limit.key: limit.default for limit in LIMITS}
 BUDGET_WINDOW_SECONDS = 60.0
+# A client that used this much worker time in the window is a heavy one: the pool holds its
+# last free worker back from it (odr_kg.workers).
+HEAVY_CLIENT_SECONDS = 1.0
 
 _OPENING = {"{": "}", "(": ")", "[": "]"}
 _PATTERN_SEPARATORS = {".", ";", ","}
-_OPERATORS = {"!", "&&", "||", "=", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "|", "^"}
+_OPERATORS = {"!", "&&", "||", "=", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "|", "^", "^^"}
 
 
 def client_concurrency(configured: int | None, workers: int) -> int:
@@ -299,6 +302,10 @@ class Ticket:
         """Count ``seconds`` of worker time against the client."""
         self.budget._charge(self, seconds)
 
+    def is_heavy(self) -> bool:
+        """Whether the client used :data:`HEAVY_CLIENT_SECONDS` of worker time lately."""
+        return self.budget._used(self.client) >= HEAVY_CLIENT_SECONDS
+
     def exhausted(self) -> OverBudgetError:
         """The error of a request stopped because its client's time ran out."""
         return self.budget._over_budget(self.client, stopped=True)
@@ -347,6 +354,11 @@ class ClientBudget:
             if state.is_idle():
                 del self._clients[name]
         return self._clients.setdefault(client, _Client())
+
+    def _used(self, client: str) -> float:
+        with self._lock:
+            state = self._state(client)
+            return state.used() + state.reserved
 
     def _left(self, state: _Client) -> float:
         return self.seconds - state.used() - state.reserved

@@ -11,9 +11,10 @@ sends, goes to one of a small pool of worker processes (:class:`WorkerPool`):
   memory is replaced; either way the caller gets an error that says which, and the next caller
   a fresh worker (an idle worker found dead is replaced before use, not handed out);
 - workers are handed out fairly: while some are waiting, a free worker goes to the request of
-  the client holding the fewest workers, earliest first. Waiting is not charged to anyone's
-  query time (:class:`odr_kg.limits.ClientBudget`); running is, and a job never runs past what
-  its client has left.
+  the client holding the fewest workers, earliest first, and the last free worker is held back
+  from clients that used much worker time lately. Waiting is not charged to anyone's query
+  time (:class:`odr_kg.limits.ClientBudget`); running is, and a job never runs past what its
+  client has left.
 
 The jobs and their answers are :mod:`odr_kg.jobs`.
 """
@@ -112,7 +113,8 @@ class WorkerPool:
         self.supervisor = supervisor
         self._idle: list[_Worker] = []
         self._holding: dict[str, int] = {}
-        self._waiting: dict[int, str] = {}
+        self._waiting: dict[int, tuple[str, bool]] = {}
+        self._held_back = 1 if size >= 3 else 0
         self._tickets = itertools.count()
         self._condition = threading.Condition()
         self._closed = False
@@ -129,7 +131,8 @@ class WorkerPool:
         for a worker), no longer than ``ticket``'s client has left; its result, or the error
         its worker answered."""
         client = ticket.client if ticket is not None else ""
-        worker = self._acquire(client, time.monotonic() + timeout)
+        heavy = ticket is not None and ticket.is_heavy()
+        worker = self._acquire(client, heavy, time.monotonic() + timeout)
         try:
             granted = ticket.reserve(timeout) if ticket is not None else timeout
         except OverBudgetError:
@@ -150,13 +153,13 @@ class WorkerPool:
         self._release(worker, client)
         return jobs.read_outcome(outcome)
 
-    def _acquire(self, client: str, deadline: float) -> _Worker:
+    def _acquire(self, client: str, heavy: bool, deadline: float) -> _Worker:
         with self._condition:
             turn = next(self._tickets)
-            self._waiting[turn] = client
+            self._waiting[turn] = (client, heavy)
             try:
                 while True:
-                    if self._idle and self._next_turn() == turn:
+                    if self._next_turn() == turn:
                         worker = self._idle.pop()
                         if not worker.is_alive():
                             self._replace(worker)
@@ -174,10 +177,21 @@ class WorkerPool:
                 del self._waiting[turn]
                 self._condition.notify_all()
 
-    def _next_turn(self) -> int:
-        """The waiting request whose client holds the fewest workers, earliest first."""
+    def _next_turn(self) -> int | None:
+        """The waiting request that may take a free worker now: of those whose client holds
+        the fewest workers, the earliest. A heavy client's request (one that used much worker
+        time lately) may not take the last free worker of a pool of three or more: that one is
+        held back for the others, so that a cheap query is not kept waiting while the worker a
+        slow one stopped is replaced."""
+        eligible = [
+            turn
+            for turn, (_, heavy) in self._waiting.items()
+            if len(self._idle) > (self._held_back if heavy else 0)
+        ]
         return min(
-            self._waiting, key=lambda turn: (self._holding.get(self._waiting[turn], 0), turn)
+            eligible,
+            key=lambda turn: (self._holding.get(self._waiting[turn][0], 0), turn),
+            default=None,
         )
 
     def _release(self, worker: _Worker | None, client: str) -> None:
@@ -213,11 +227,15 @@ class WorkerPool:
         def start() -> None:
             while not self._closed:
                 try:
-                    self._add(self._start())
-                    return
+                    worker = self._start()
                 except WorkerError:
+                    if self._closed:
+                        return  # the process is ending: its workers were stopped with it
                     LOG.exception("a worker did not start; trying again")
                     time.sleep(1)
+                    continue
+                self._add(worker)
+                return
 
         # A caller whose job stopped the last worker has its answer now; the next caller waits
         # only for the first ready worker. (A new thread also starts outside any request, where
