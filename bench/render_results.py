@@ -67,10 +67,15 @@ def targets(report: dict, add) -> None:
     add("| Target | Measured | Verdict |\n|---|---|---|")
     v = report["validation"]
     rate = v["turbo_per_second"]
+    ratio = rate / v["pyshacl_per_second"]
     add(
-        f"| bulk validation ≥ 3,000 cases/s, identical to pyshacl | {rate:,.0f} cases/s "
-        f"(pyshacl {v['pyshacl_per_second']:,.0f}); identical: {v['identical']} | "
-        + verdict(rate >= 3000 and v["identical"], f"{rate / 3000:.2f}× the target")
+        f"| bulk validation ≥ 3,000 cases/s and ≥ 50× pyshacl in the same run, identical to "
+        f"pyshacl | {rate:,.0f} cases/s with {v.get('jobs', 1)} processes "
+        f"(pyshacl {v['pyshacl_per_second']:,.0f}: {ratio:.0f}×); identical: {v['identical']} | "
+        + verdict(
+            rate >= 3000 and ratio >= 50 and v["identical"],
+            f"{rate / 3000:.2f}× the rate, {ratio / 50:.2f}× the ratio",
+        )
         + " |"
     )
     million = [row for row in report["load"] if row["size"] == MILLION and "seconds" in row]
@@ -305,7 +310,14 @@ def validation(report: dict, add) -> None:
     add("## Bulk validation\n")
     add(
         f"`validate_many` over {v['cases']:,} generated cases (10% invalid): pyshacl-turbo "
-        f"{v['turbo_per_second']:,.0f} cases/s ({v['turbo_nonconforming']} do not conform). "
+        f"{v['turbo_per_second']:,.0f} cases/s in {v.get('jobs', 1)} processes"
+        + (
+            f" ({v['turbo_one_process_per_second']:,.0f} in one; the same reports: "
+            f"{v['parallel_identical']})"
+            if "turbo_one_process_per_second" in v
+            else ""
+        )
+        + f"; {v['turbo_nonconforming']} do not conform. "
         f"pyshacl, the reference, on the first {v['reference_cases']:,}: "
         f"{v['pyshacl_per_second']:,.0f} cases/s ({v['reference_nonconforming']} do not "
         f"conform); turbo on the same cases gives "

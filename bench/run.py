@@ -318,18 +318,24 @@ def answer_rows(url: str) -> int:
 def validation_figures(count: int, reference_count: int) -> dict:
     import pyoxigraph as ox
 
+    from odr_kg.bulk_validation import validate_many
     from odr_kg.store import KnowledgeStore
-    from odr_kg.validation import ShapesValidator, parse_case, validate_many
+    from odr_kg.validation import ShapesValidator, parse_case_triples
 
     validator = ShapesValidator.for_cases(KnowledgeStore.load())
     cases = [
-        (case.name, parse_case("\n".join(case.lines), ox.RdfFormat.N_TRIPLES, case.name))
+        (case.name, parse_case_triples("\n".join(case.lines), ox.RdfFormat.N_TRIPLES, case.name))
         for case in generate(count, seed=2, invalid_share=0.1)
     ]
-    figures: dict = {"cases": count, "reference_cases": reference_count}
+    jobs = os.cpu_count() or 1
+    figures: dict = {"cases": count, "reference_cases": reference_count, "jobs": jobs}
     start = time.perf_counter()
     turbo = validate_many(validator, cases, "turbo")
+    figures["turbo_one_process_per_second"] = count / (time.perf_counter() - start)
+    start = time.perf_counter()
+    parallel = validate_many(validator, cases, "turbo", jobs=jobs)
     figures["turbo_per_second"] = count / (time.perf_counter() - start)
+    figures["parallel_identical"] = [r.to_json() for r in parallel] == [r.to_json() for r in turbo]
     figures["turbo_nonconforming"] = sum(not report.conforms for report in turbo)
     sample = cases[:reference_count]
     start = time.perf_counter()

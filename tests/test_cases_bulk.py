@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from odr_kg.bulk_validation import validate_many
 from odr_kg.cli import EXIT_DATA_ERROR, EXIT_OK, main
 from odr_kg.store import EmbeddedStore, KnowledgeStore
-from odr_kg.validation import ShapesValidator, read_case_file, validate_many
+from odr_kg.validation import ShapesValidator, case_graph, read_case_triples
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -36,7 +37,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_both_engines_give_the_same_results(corpus: Path, store: KnowledgeStore) -> None:
     validator = ShapesValidator.for_cases(store)
-    cases = [(str(p), read_case_file(p)) for p in sorted(corpus.rglob("*.*"))]
+    cases = [(str(p), read_case_triples(p)) for p in sorted(corpus.rglob("*.*"))]
 
     def outcome(engine: str) -> list[tuple[str, bool, list[tuple[str, str, str | None]]]]:
         return [
@@ -52,19 +53,22 @@ def test_both_engines_give_the_same_results(corpus: Path, store: KnowledgeStore)
 def test_bulk_results_match_one_case_at_a_time(corpus: Path, store: KnowledgeStore) -> None:
     validator = ShapesValidator.for_cases(store)
     paths = sorted(corpus.glob("*.*"))
-    cases = [(str(p), read_case_file(p)) for p in paths]
+    cases = [(str(p), read_case_triples(p)) for p in paths]
     for report in validate_many(validator, cases, "turbo"):
-        alone = validator.validate(dict(cases)[report.source], report.source)
+        alone = validator.validate(case_graph(dict(cases)[report.source]), report.source)
         shapes = {r.source_shape for r in report.results}
         assert shapes == {r.source_shape for r in alone.results}, report.source
 
 
 def test_generated_invalid_cases_break_the_shape_of_their_fault(store: KnowledgeStore) -> None:
-    from rdflib import Graph
+    import pyoxigraph as ox
 
     validator = ShapesValidator.for_cases(store)
     generated = list(generate(80, seed=3, invalid_share=0.5))
-    cases = [(c.name, Graph().parse(data="\n".join(c.lines), format="nt")) for c in generated]
+    cases = [
+        (c.name, [q.triple for q in ox.parse("\n".join(c.lines), ox.RdfFormat.N_TRIPLES)])
+        for c in generated
+    ]
     for case, report in zip(generated, validate_many(validator, cases, "turbo"), strict=True):
         if case.fault is None:
             assert report.conforms, report.text()
@@ -112,3 +116,17 @@ def test_cases_import_into_the_external_store(start_oxigraph, corpus: Path) -> N
     external = SparqlEndpointStore.connect(server.query)
     (row,) = external.query("SELECT (COUNT(*) AS ?n) { ?c a <https://w3id.org/odr-kg/def/Case> }")
     assert int(row["n"].value) == 120
+
+
+def test_small_batches_in_parallel_give_the_same_reports(
+    corpus: Path, store: KnowledgeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from odr_kg import bulk_validation
+
+    validator = ShapesValidator.for_cases(store)
+    cases = [(str(p), read_case_triples(p)) for p in sorted(corpus.rglob("*.*"))]
+    whole = [r.to_json() for r in validate_many(validator, cases, "turbo")]
+    monkeypatch.setattr(bulk_validation, "BATCH_CASES", 7)
+    assert len(bulk_validation._batches(cases)) >= len(cases) // 7
+    parallel = [r.to_json() for r in validate_many(validator, cases, "turbo", jobs=2)]
+    assert parallel == whole

@@ -185,7 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine",
         choices=("pyshacl", "turbo"),
         help="pyshacl validates each case on its own (the reference; the default for one "
-        "case); turbo (pyshacl-turbo) validates all the cases in one run (the default for many)",
+        "case); turbo (pyshacl-turbo) validates the cases in batches (the default for many)",
+    )
+    validate.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="processes validating batches side by side, with turbo (%(default)s: the cores)",
     )
     validate.add_argument(
         "--format", choices=("text", "json"), default="text", help="report format (%(default)s)"
@@ -288,12 +295,13 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    from odr_kg.bulk_validation import validate_many
     from odr_kg.validation import (
         ShapesValidator,
         UnreadableCaseError,
-        read_case_file,
+        case_graph,
+        read_case_triples,
         reports_json,
-        validate_many,
     )
 
     validator = ShapesValidator.for_cases(store_of(args))
@@ -303,14 +311,14 @@ def run_validate(args: argparse.Namespace) -> int:
     unreadable = False
     for path in progress(paths, "reading"):
         try:
-            cases.append((str(path), read_case_file(path)))
+            cases.append((str(path), read_case_triples(path)))
         except UnreadableCaseError as error:
             print(f"odr-kg: cannot read {error}", file=sys.stderr)
             unreadable = True
     if engine == "pyshacl" and len(cases) <= 1:
-        reports = [validator.validate(case, source) for source, case in cases]
+        reports = [validator.validate(case_graph(case), source) for source, case in cases]
     else:
-        reports = validate_many(validator, cases, engine)
+        reports = validate_many(validator, cases, engine, jobs=args.jobs)
     if args.format == "json":
         print(reports_json(reports))
     else:

@@ -154,13 +154,18 @@ def case_graph(triples: Iterable[ox.Triple]) -> rdflib.Graph:
 
 def read_case_file(path: str | Path) -> rdflib.Graph:
     """Read a case graph file (Turtle, N-Triples or JSON-LD, by extension)."""
+    return case_graph(read_case_triples(path))
+
+
+def read_case_triples(path: str | Path) -> list[ox.Triple]:
+    """The triples of a case graph file (Turtle, N-Triples or JSON-LD, by extension)."""
     path = Path(path)
     rdf_format = case_format_for(path.name)
     try:
         data = path.read_bytes()
     except OSError as error:
         raise UnreadableCaseError(str(path), error.strerror or str(error)) from error
-    return parse_case(data, rdf_format, str(path))
+    return parse_case_triples(data, rdf_format, str(path))
 
 
 class ShapesValidator:
@@ -204,7 +209,7 @@ class ShapesValidator:
         return ValidationReport(
             source=source,
             conforms=bool(conforms),
-            results=_results_of(report_graph, self.shapes),
+            results=results_of(report_graph, self.shapes),
             graph=report_graph,
         )
 
@@ -224,7 +229,7 @@ def _context_graph(store: KnowledgeStore) -> rdflib.Graph:
     return context
 
 
-def _results_of(report: rdflib.Graph, shapes: rdflib.Graph) -> list[ValidationResult]:
+def results_of(report: rdflib.Graph, shapes: rdflib.Graph) -> list[ValidationResult]:
     results = []
     for node in report.subjects(RDF.type, SH.ValidationResult):
         # pySHACL drops the language tags of a SPARQL constraint's messages, so the messages
@@ -279,68 +284,3 @@ def reports_json(reports: list[ValidationReport]) -> str:
         ensure_ascii=False,
         indent=2,
     )
-
-
-ENGINES = ("pyshacl", "turbo")
-
-
-def validate_many(
-    validator: ShapesValidator,
-    cases: list[tuple[str, rdflib.Graph]],
-    engine: str = "turbo",
-) -> list[ValidationReport]:
-    """Validate many case graphs in few runs, each over the union of the context and a batch of
-    cases, and split the results by case: a result belongs to the case whose graph has its
-    focus node as subject.
-
-    Cases that share a subject IRI (two versions of one case, say) go to different batches, so
-    that no case is checked with another's triples: the reports are those of validating each
-    case alone.
-
-    ``engine`` is ``pyshacl`` (the reference) or ``turbo`` (pyshacl-turbo: pySHACL's API in
-    Rust, given rdflib Graphs only: given a pyoxigraph Store it misreads ``sh:in``).
-    """
-    batches: list[tuple[list[tuple[str, rdflib.Graph]], set[rdflib.term.Node]]] = []
-    for source, case in cases:
-        subjects = set(case.subjects(unique=True))
-        for batch, taken in batches:
-            if taken.isdisjoint(subjects):
-                batch.append((source, case))
-                taken |= subjects
-                break
-        else:
-            batches.append(([(source, case)], subjects))
-    by_case: dict[str, list[ValidationResult]] = {source: [] for source, _ in cases}
-    for batch, _ in batches:
-        data = rdflib.Graph()
-        data += validator.context
-        owner: dict[rdflib.term.Node, str] = {}
-        for source, case in batch:
-            data += case
-            for subject in case.subjects(unique=True):
-                owner[subject] = source
-        report_graph = _run_engine(engine, data, validator.shapes)
-        for result in _results_of(report_graph, validator.shapes):
-            focus = _focus_term(result.focus_node)
-            by_case.setdefault(owner.get(focus, "knowledge graph"), []).append(result)
-    return [
-        ValidationReport(source=source, conforms=not results, results=results)
-        for source, results in by_case.items()
-    ]
-
-
-def _focus_term(value: str) -> rdflib.term.Node:
-    return rdflib.URIRef(value) if ":" in value else rdflib.BNode(value)
-
-
-def _run_engine(engine: str, data: rdflib.Graph, shapes: rdflib.Graph) -> rdflib.Graph:
-    if engine == "turbo":
-        import pyshacl_turbo as shacl
-    elif engine == "pyshacl":
-        import pyshacl as shacl
-    else:
-        raise ValueError(f"unknown validation engine {engine!r}; use one of {', '.join(ENGINES)}")
-    _, report_graph, _ = shacl.validate(
-        data, shacl_graph=shapes, inference="none", inplace=True, allow_warnings=True
-    )
-    return report_graph
