@@ -17,7 +17,7 @@
 "use strict";
 
 import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from "@codemirror/autocomplete";
-import { defaultKeymap, history, historyKeymap, undo } from "@codemirror/commands";
+import { defaultKeymap, history, historyKeymap, isolateHistory, undo } from "@codemirror/commands";
 import { bracketMatching, defaultHighlightStyle, StreamLanguage, syntaxHighlighting } from "@codemirror/language";
 import { sparql } from "@codemirror/legacy-modes/mode/sparql";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
@@ -155,11 +155,12 @@ function showError(view, error) {
     return;
   }
   const line = view.state.doc.line(lineNumber);
-  const from = Math.min(line.from + Math.max(column - 1, 0), line.to);
-  const to = Math.min(from + 1, line.to);
+  const at = (col) => Math.min(line.from + Math.max(col - 1, 0), line.to);
+  const to = at(column);
+  const from = Math.min(at(Number(error.dataset.from) || column), to);
   view.dispatch(
     setDiagnostics(view.state, [
-      { from, to: Math.max(to, from), severity: "error", message: error.dataset.message || "" },
+      { from, to, severity: "error", message: error.dataset.message || "" },
     ]),
   );
 }
@@ -275,7 +276,11 @@ function start() {
     }
     const typed = view.state.doc.toString();
     const replacesTyping = typed.trim() !== "" && typed !== fromExample;
-    view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: picker.value } });
+    // An undo step of its own, however soon it follows the typing.
+    view.dispatch({
+      changes: { from: 0, to: view.state.doc.length, insert: picker.value },
+      annotations: isolateHistory.of("full"),
+    });
     fromExample = picker.value;
     say(
       replacesTyping ? "The example replaced your query." : "",

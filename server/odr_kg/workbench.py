@@ -164,6 +164,12 @@ class SyntaxProblem:
     explanation: str
     expected: list[str]
 
+    @property
+    def near_column(self) -> int:
+        """The column where ``near`` begins (``column`` when there is none)."""
+        end = self.text.rstrip()[: max(self.column - 1, 0)].rstrip()
+        return len(end) - len(self.near) + 1 if self.near else self.column
+
 
 _POSITION = re.compile(r"error at (\d+):(\d+): ?(.*)", re.DOTALL)
 # What the parser's own words mean, by a phrase of its message; {near} is the word before.
