@@ -154,7 +154,13 @@ def void() -> Response | str:
         not_acceptable(["text/turtle", HTML])
     if media_type == HTML:
         dataset = f"{store.base}dataset"
-        subjects = sorted({t.subject.value for t in triples if t.subject.value != dataset})
+        subjects = sorted(
+            {
+                t.subject.value
+                for t in triples
+                if t.subject.value != dataset and t.predicate.value == RDF_TYPE
+            }
+        )
         iris = {
             term.value
             for t in triples
