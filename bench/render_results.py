@@ -45,6 +45,7 @@ def render_markdown(report: dict) -> str:
     endpoints(report, add)
     http(report, add)
     validation(report, add)
+    load_runs(add)
     notes = BENCH / "NOTES.md"
     if notes.is_file():
         add("## Notes on the misses (hand-written, in bench/NOTES.md)\n")
@@ -311,6 +312,60 @@ def validation(report: dict, add) -> None:
         + ("**identical** reports." if v["identical"] else "**different** reports.")
         + f" Ratio turbo / pyshacl: {v['turbo_per_second'] / v['pyshacl_per_second']:.0f}×.\n"
     )
+
+
+def latency_cells(f: dict) -> str:
+    return f"{f['p50_ms']:.1f} | {f['p99_ms']:.1f} | {f['max_ms']:.0f}"
+
+
+def load_runs(add) -> None:
+    """The runs of bench/load.py, from bench/load-results.json (measured apart from run.py)."""
+    path = BENCH / "load-results.json"
+    if not path.is_file():
+        return
+    runs = json.loads(path.read_text())
+    add("## Load, fairness and memory bombs (bench/load.py)\n")
+    add(
+        "Each run against a server of its own on 127.0.0.1, the client sharing the 2 cores "
+        "with it; `python bench/load.py all` measures them again.\n"
+    )
+    if "mix" in runs:
+        m = runs["mix"]
+        add(
+            f"**Mix** ({m['date']}): {m['clients']} clients for {m['seconds']:g} s, lookups, "
+            f"example queries and bad requests: {m['answers']:,} answers "
+            f"({m['per_second']:,.0f}/s), by status {m['statuses']}, connection errors "
+            f"{m['connection_errors'] or 0}.\n"
+        )
+        add("| requests | n | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|")
+        for kind, f in m["latency"].items():
+            add(f"| {kind} | {f['n']:,} | {latency_cells(f)} |")
+        add("")
+    if "fairness" in runs:
+        f = runs["fairness"]
+        alone, beside = f["cheap_alone"], f["cheap_beside_two_slow_clients"]
+        add(
+            f"**Fairness** ({f['date']}), the default configuration (3 workers, one request "
+            f"at a time per client): two clients send slow queries back to back for "
+            f"{f['seconds']:g} s (their answers: {f['slow_statuses']}); a third sends cheap "
+            f"queries (answers: {f['cheap_statuses']}).\n"
+        )
+        add("| cheap query | n | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|")
+        for label, g in (("alone (baseline)", alone), ("beside two slow clients", beside)):
+            add(f"| {label} | {g['n']:,} | {latency_cells(g)} |")
+        add(f"\np50 beside the slow clients / alone: {f['p50_ratio']:.1f}×.\n")
+    if "memory" in runs:
+        b = runs["memory"]
+        add(
+            f"**Memory bombs** ({b['date']}): one client sends nested `REPLACE` and `ORDER BY` "
+            f"over a cartesian product back to back for {b['seconds']:g} s ({b['bombs']} sent, "
+            f"answers {b['bomb_statuses']}); the highest peak RSS of the server's "
+            f"{b['processes_sampled']} processes was {b['peak_rss_mib']:,.0f} MiB against a "
+            f"cap of {b['cap_mib']:,} MiB per worker; the server stayed up: "
+            f"{b['server_alive']}. Cheap queries of another client meanwhile: p50 "
+            f"{b['cheap']['p50_ms']:.1f} ms, p99 {b['cheap']['p99_ms']:.1f} ms, max "
+            f"{b['cheap']['max_ms']:.0f} ms, answers {b['cheap_statuses']}.\n"
+        )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ and a query worker killed in the middle of a request."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -109,6 +110,14 @@ def children_of(pid: int) -> list[int]:
     return children
 
 
+def descendants_of(pid: int) -> list[int]:
+    """The process ids below ``pid``: its children, theirs, and so on."""
+    found = []
+    for child in children_of(pid):
+        found += [child, *descendants_of(child)]
+    return found
+
+
 def serve_process(port: int) -> int:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -144,8 +153,8 @@ def test_a_worker_killed_mid_request_does_not_take_the_service_down(
     time.sleep(1.0)  # the cartesian product is running in the worker now
     workers = [
         pid
-        for pid in children_of(server)
-        if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        for pid in descendants_of(server)
+        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
     ]
     assert workers, "no query worker process found"
     for pid in workers:
@@ -157,3 +166,140 @@ def test_a_worker_killed_mid_request_does_not_take_the_service_down(
     status, body = ask(url, HEALTHY)
     assert status == 200, body
     assert json.loads(body)["boolean"] is True
+
+
+# A live server under hostile and concurrent input ---------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_CASE = (ROOT / "cases" / "trade-assurance-non-delivery.ttl").read_bytes()
+
+
+def request(
+    url: str,
+    path: str,
+    body: bytes | None = None,
+    content_type: str = "text/turtle",
+    source: str = "127.0.0.1",
+    timeout: float = 60,
+) -> tuple[int, bytes]:
+    """An HTTP request from the loopback address ``source`` (each is a client of its own)."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(
+        host, int(port), timeout=timeout, source_address=(source, 0)
+    )
+    try:
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        connection.request("POST" if body is not None else "GET", path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def deep_json_ld(depth: int) -> bytes:
+    return ('{"@id":"urn:a","urn:p":' * depth + '"x"' + "}" * depth).encode()
+
+
+def test_the_service_survives_a_document_that_crashes_the_parser(
+    start_server: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = start_server()
+    for path in ("/api/validate", "/api/lookup"):
+        status, body = request(url, path, deep_json_ld(5000), "application/ld+json")
+        assert status == 400 and b"the limit is 32" in body, body
+    # With the bound lifted, the document reaches a worker's parser, which dies of it.
+    monkeypatch.setenv("ODR_KG_MAX_JSON_DEPTH", "1000000")
+    url = start_server()
+    for path in ("/api/validate", "/api/lookup"):
+        status, body = request(url, path, deep_json_ld(5000), "application/ld+json")
+        assert status == 503, body
+        assert request(url, "/health")[0] == 200
+    status, body = request(url, "/api/validate", EXAMPLE_CASE)
+    assert status == 200 and json.loads(body)["conforms"] is True
+
+
+def test_the_master_replaces_a_dead_web_process(start_server: Callable[..., str]) -> None:
+    url = start_server()
+    master = serve_process(int(url.rsplit(":", 1)[1]))
+    (web,) = [
+        pid
+        for pid in children_of(master)
+        if b"--listen-fd" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    os.kill(web, signal.SIGSEGV)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if request(url, "/health", timeout=5)[0] == 200:
+                break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "no web process came back"
+        time.sleep(0.2)
+    assert web not in children_of(master)
+    assert ask(url, HEALTHY)[0] == 200
+
+
+def test_concurrent_first_validations_on_a_fresh_server(start_server: Callable[..., str]) -> None:
+    url = start_server("--client-concurrency", "16", "--client-query-seconds", "600")
+    outcomes: list[tuple[int, bytes]] = []
+    threads = [
+        threading.Thread(
+            target=lambda: outcomes.append(request(url, "/api/validate", EXAMPLE_CASE))
+        )
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    outcomes.append(request(url, "/api/validate", EXAMPLE_CASE))
+    assert [status for status, _ in outcomes] == [200] * 9, outcomes
+    assert all(json.loads(body)["conforms"] is True for _, body in outcomes)
+
+
+def test_a_cheap_query_answers_while_two_clients_run_slow_ones(
+    start_server: Callable[..., str],
+) -> None:
+    url = start_server()  # the defaults: 3 workers, so one request at a time per client
+    slow = "/sparql?" + urllib.parse.urlencode(
+        {"query": CARTESIAN, "timeout": "6", "format": "json"}
+    )
+    statuses: dict[str, int] = {}
+    clients = ["127.0.0.2", "127.0.0.3"]
+    threads = [
+        threading.Thread(target=lambda c=c: statuses.update({c: request(url, slow, source=c)[0]}))
+        for c in clients
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)  # both slow queries are in their workers now
+    # Each slow client is at its limit...
+    for client in clients:
+        assert request(url, slow, source=client)[0] == 429
+    # ...and a third client is answered at once, while they still run.
+    cheap = "/sparql?" + urllib.parse.urlencode({"query": HEALTHY, "format": "json"})
+    started = time.perf_counter()
+    status, body = request(url, cheap, source="127.0.0.4")
+    latency = time.perf_counter() - started
+    still_running = sum(thread.is_alive() for thread in threads)
+    for thread in threads:
+        thread.join(60)
+    print(f"cheap query: {latency * 1000:.0f} ms while {still_running} slow queries ran")
+    assert status == 200 and json.loads(body)["boolean"] is True
+    assert still_running == 2
+    assert statuses == {client: 503 for client in clients}
+
+
+def test_an_idle_worker_that_died_costs_no_one_a_503(start_server: Callable[..., str]) -> None:
+    url = start_server()
+    assert ask(url, HEALTHY)[0] == 200
+    master = serve_process(int(url.rsplit(":", 1)[1]))
+    for pid in descendants_of(master):
+        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            os.kill(pid, signal.SIGKILL)
+    time.sleep(0.5)
+    status, body = ask(url, HEALTHY)
+    assert status == 200, body

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -40,7 +41,7 @@ REDOS = (
 PATHOLOGICAL = {"cartesian": CARTESIAN, "path-on-cycle": PATH_ON_CYCLE, "redos": REDOS}
 HEALTHY = "SELECT ?class WHERE { ?class a <http://www.w3.org/2002/07/owl#Class> } LIMIT 5"
 JSON_RESULTS = {"Accept": "application/sparql-results+json"}
-SHAPE = {"max_length": 4000, "max_depth": 32, "max_patterns": 64}
+SHAPE = {"max_length": 4000, "max_depth": 32, "max_patterns": 64, "max_operators": 256}
 
 
 def nested(depth: int) -> str:
@@ -58,7 +59,7 @@ def test_the_shape_check_passes_the_example_queries(client: FlaskClient) -> None
     from odr_kg.sparql_protocol import example_queries
 
     for example in example_queries():
-        check_query_shape(example["text"], 32 * 1024, 32, 64)
+        check_query_shape(example["text"], 32 * 1024, 32, 64, 256)
 
 
 @pytest.mark.parametrize(
@@ -102,32 +103,35 @@ def test_requested_timeouts() -> None:
 
 def test_a_client_may_run_so_many_queries_at_once() -> None:
     budget = ClientBudget(concurrency=2, seconds=30)
-    with budget.query("a"), budget.query("a"):
+    with budget.admit("a"), budget.admit("a"):
         with pytest.raises(OverBudgetError) as refused:
-            with budget.query("a"):
+            with budget.admit("a"):
                 pass
         assert refused.value.retry_after >= 1
-        with budget.query("b"):
+        with budget.admit("b"):
             pass
-    with budget.query("a"):
+    with budget.admit("a"):
         pass
 
 
 def test_a_client_may_use_so_much_query_time() -> None:
     budget = ClientBudget(concurrency=2, seconds=0.05)
-    with budget.query("a"):
+    with budget.admit("a") as ticket:
+        assert ticket.reserve(10) == pytest.approx(0.05)
         time.sleep(0.06)
+        ticket.charge(0.06)
     with pytest.raises(OverBudgetError, match="the limit is 0.05 s") as refused:
-        with budget.query("a"):
+        with budget.admit("a"):
             pass
     assert 1 <= refused.value.retry_after <= 60
-    with budget.query("b"):
+    with budget.admit("b"):
         pass
 
 
 def test_too_many_concurrent_queries_are_429(app: Flask, client: FlaskClient) -> None:
     budget = app.extensions[BUDGET_KEY]
-    with budget.query("127.0.0.1"), budget.query("127.0.0.1"):
+    assert budget.concurrency == 1  # three workers by default: (3 - 1) // 2
+    with budget.admit("127.0.0.1"):
         response = client.get("/sparql", query_string={"query": HEALTHY})
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) >= 1
@@ -157,8 +161,10 @@ def test_a_query_past_its_time_is_stopped(bounded_app: Flask, name: str) -> None
 
 def test_query_time_over_the_budget_is_429() -> None:
     client = create_app({"TESTING": True, "CLIENT_QUERY_SECONDS": 0.5}).test_client()
+    # The query may run 1 s, but its client has 0.5 s left: it is stopped then.
     first = client.get("/sparql", query_string={"query": CARTESIAN, "timeout": "1"})
-    assert first.status_code == 503
+    assert first.status_code == 429
+    assert "your request was stopped" in first.text
     refused = client.get("/sparql", query_string={"query": HEALTHY})
     assert refused.status_code == 429
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
@@ -267,3 +273,168 @@ def test_a_healthy_query_answers_while_five_pathological_ones_run(
     assert status == 200
     assert len(json.loads(body)["results"]["bindings"]) == 5
     assert sorted(statuses) == [503] * 5
+
+
+# Expressions without brackets, JSON bodies, case graphs: bounds named in the answer ----------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * WHERE { FILTER(" + "!" * 10_000 + "true) }",
+        "SELECT (" + "+".join(["1"] * 8_000) + " AS ?x) WHERE {}",
+        "SELECT * WHERE { FILTER(" + "||".join(["true"] * 3_000) + ") }",
+        "SELECT * WHERE { FILTER(" + " && ".join(["?a = 1"] * 300) + ") }",
+        "SELECT * WHERE { FILTER(" + "-" * 5_000 + "1 < 2) }",
+        "SELECT * WHERE { ?s " + "/".join(["<urn:x:p>"] * 2_000) + " ?o }",
+        "SELECT * WHERE { ?s " + "|".join(["<urn:x:p>"] * 2_000) + " ?o }",
+        "SELECT * WHERE { ?s " + "^" * 3_000 + "<urn:x:p> ?o }",
+    ],
+)
+def test_long_expressions_are_400_before_evaluation(client: FlaskClient, query: str) -> None:
+    for response in (
+        client.post("/sparql", data={"query": query}),
+        client.post("/sparql", data=query, content_type="application/sparql-query"),
+    ):
+        assert response.status_code == 400, response.text
+        assert "operators" in response.text and "the limit is 256" in response.text
+
+
+def nested_json(depth: int, kind: str) -> str:
+    if kind == "objects":
+        return '{"a":' * depth + "1" + "}" * depth
+    if kind == "arrays":
+        return "[" * depth + "1" + "]" * depth
+    return '{"role":' + '[{"x":' * (depth // 2) + "1" + "}]" * (depth // 2) + "}"
+
+
+@pytest.mark.parametrize("kind", ["objects", "arrays", "mixed"])
+@pytest.mark.parametrize("depth", [40, 1_000, 100_000])
+def test_deep_json_is_400_naming_the_bound(client: FlaskClient, kind: str, depth: int) -> None:
+    response = client.post(
+        "/api/lookup", data=nested_json(depth, kind), content_type="application/json"
+    )
+    assert response.status_code == 400, response.text
+    assert "nests objects and arrays more than 32 deep" in response.json["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("number", "problem"),
+    [
+        ("1" * 5_000, "has 5000 characters; the limit is 40"),
+        ("1." + "0" * 5_000, "the limit is 40"),
+        ("1e" + "9" * 100, "the limit is 40"),
+        ("-" + "9" * 41, "the limit is 40"),
+        ("NaN", "NaN is not JSON"),
+        ("Infinity", "Infinity is not JSON"),
+    ],
+)
+def test_numbers_too_long_for_json_are_400(client: FlaskClient, number: str, problem: str) -> None:
+    body = '{"role": "buyer", "channel": "offline", "claim": "non-delivery", "paid": ' + number
+    response = client.post("/api/lookup", data=body + "}", content_type="application/json")
+    assert response.status_code == 400, response.text
+    assert problem in response.json["error"]["message"]
+
+
+@pytest.mark.parametrize("path", ["/api/lookup", "/api/validate"])
+@pytest.mark.parametrize("depth", [100, 5_000])
+def test_deep_json_ld_is_400_before_any_parser(client: FlaskClient, path: str, depth: int) -> None:
+    document = '{"@id":"urn:a","urn:p":' * depth + '"x"' + "}" * depth
+    response = client.post(path, data=document, content_type="application/ld+json")
+    assert response.status_code == 400, response.text
+    assert "the limit is 32" in response.json["error"]["message"]
+
+
+def _bare_cases(count: int) -> str:
+    prefix = "@prefix odr: <https://w3id.org/odr-kg/def/> .\n"
+    return prefix + "".join(f"<urn:x:case{i}> a odr:Case .\n" for i in range(count))
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (_bare_cases(11), "describes 11 cases; the limit is 10"),
+        (
+            "".join(f"<urn:x:s> <urn:x:p> {i} .\n" for i in range(2_001)),
+            "holds 2001 triples; the limit is 2000",
+        ),
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/validate", "/api/lookup"])
+def test_too_much_work_in_one_case_graph_is_413(
+    client: FlaskClient, body: str, problem: str, path: str
+) -> None:
+    response = client.post(path, data=body, content_type="text/turtle")
+    assert response.status_code == 413, response.text
+    assert problem in response.json["error"]["message"]
+
+
+def test_validation_runs_under_a_time_limit() -> None:
+    client = create_app({"TESTING": True, "VALIDATION_TIMEOUT": 0.001}).test_client()
+    response = client.post("/api/validate", data=_bare_cases(3), content_type="text/turtle")
+    assert response.status_code == 503
+    assert "was stopped" in response.json["error"]["message"]
+
+
+def test_validation_counts_against_the_clients_share() -> None:
+    client = create_app({"TESTING": True, "CLIENT_QUERY_SECONDS": 0.001}).test_client()
+    first = client.post("/api/validate", data=_bare_cases(3), content_type="text/turtle")
+    assert first.status_code in (200, 429)
+    refused = client.post("/api/validate", data=_bare_cases(3), content_type="text/turtle")
+    assert refused.status_code == 429
+    assert "worker time" in refused.json["error"]["message"]
+    assert int(refused.headers["Retry-After"]) >= 1
+
+
+def test_a_memory_bomb_is_503_and_the_next_query_answers() -> None:
+    client = create_app({"TESTING": True, "WORKER_MEMORY_MB": 300}).test_client()
+    inner = '"aaaaaaaaaa"'
+    for _ in range(12):
+        inner = f'REPLACE({inner}, "a", "aaaaaaaaaa")'
+    bomb = f"SELECT (STRLEN({inner}) AS ?n) WHERE {{}}"
+    response = client.get("/sparql", query_string={"query": bomb}, headers=JSON_RESULTS)
+    assert response.status_code == 503
+    assert "300 MiB of memory a worker may use" in response.text
+    assert client.get("/sparql", query_string={"query": HEALTHY}).status_code == 200
+
+
+def test_head_answers_like_get(client: FlaskClient) -> None:
+    for query_string, headers in (({}, {}), ({"query": HEALTHY}, JSON_RESULTS)):
+        got = client.get("/sparql", query_string=query_string, headers=headers)
+        head = client.head("/sparql", query_string=query_string, headers=headers)
+        assert head.status_code == got.status_code == 200
+        assert head.headers["Content-Type"] == got.headers["Content-Type"]
+        assert head.data == b""
+
+
+# The one table of limits -------------------------------------------------------------------
+
+
+def test_every_limit_is_documented_and_an_option_where_it_says() -> None:
+    from odr_kg.cli import build_parser
+    from odr_kg.limits import LIMITS
+    from odr_kg.serving import limit_options
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for limit in LIMITS:
+        assert f"`{limit.key}`" in readme, limit.key
+        if limit.option:
+            assert f"`{limit.option}`" in readme, limit.option
+    args = build_parser().parse_args(
+        ["serve", "--no-sandbox", "--worker-memory", "512", "--query-timeout", "2.5",
+         "--allow-service", "http://a.example/", "--allow-service", "http://b.example/"]
+    )  # fmt: skip
+    assert limit_options(args) == {
+        "SANDBOX": False,
+        "WORKER_MEMORY_MB": 512,
+        "QUERY_TIMEOUT": 2.5,
+        "FEDERATION_ALLOW": ["http://a.example/", "http://b.example/"],
+    }
+    assert limit_options(build_parser().parse_args(["serve"])) == {}
+
+
+def test_client_concurrency_follows_the_pool_size() -> None:
+    from odr_kg.limits import client_concurrency
+
+    assert [client_concurrency(None, workers) for workers in (1, 2, 3, 5, 8)] == [1, 1, 1, 2, 3]
+    assert client_concurrency(4, 3) == 4

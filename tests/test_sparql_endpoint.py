@@ -11,6 +11,7 @@ import rdflib
 from flask import Flask
 from flask.testing import FlaskClient
 
+from conftest import free_port
 from odr_kg import cli
 from odr_kg.sparql_tokens import keywords
 from odr_kg.store import KnowledgeStore, split_data_option
@@ -325,7 +326,10 @@ def test_data_option(option: str, expected: tuple[str, str | None]) -> None:
     [("no-such-file.ttl", "cannot read no-such-file.ttl"), ("{case}=urn:x y", "absolute IRI")],
 )
 def test_serve_refuses_bad_data(
-    option: str, message: str, case_file: Path, capsys: pytest.CaptureFixture[str]
+    option: str, message: str, case_file: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.main(["serve", "--data", option.format(case=case_file)]) == cli.EXIT_USAGE
-    assert message in capsys.readouterr().err
+    # The web process, started by serve's master process, says why on the same stderr.
+    port = str(free_port())
+    arguments = ["serve", "--port", port, "--data", option.format(case=case_file)]
+    assert cli.main(arguments) == cli.EXIT_USAGE
+    assert message in capfd.readouterr().err

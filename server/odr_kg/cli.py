@@ -21,6 +21,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from odr_kg.resources import DEFAULT_BASE, rebase
+from odr_kg.serving import add_serve_command
 from odr_kg.store import (
     EXPORT_FORMATS,
     DataSyntaxError,
@@ -50,6 +51,7 @@ QUERY_OUTPUT_FORMATS = (TABLE_FORMAT, "json", "csv", "tsv", "xml", "turtle", "nt
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     args = build_parser().parse_args(argv)
+    args.command_line = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.run(args)
     except QuerySyntaxError as error:
@@ -137,68 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     export.set_defaults(run=run_export)
 
-    serve = commands.add_parser(
-        "serve",
-        parents=[base_option],
-        help="serve the web application with waitress",
-        description="Serve the web application with the waitress WSGI server.",
-    )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on (%(default)s)")
-    serve.add_argument(
-        "--data",
-        action="append",
-        default=[],
-        metavar="FILE[=GRAPH_IRI]",
-        help="load an RDF file (.ttl, .nt, .trig, .nq, .jsonld, .rdf) into the named graph "
-        "GRAPH_IRI, by default <base>graph/data/<file name>; repeatable",
-    )
-    serve.add_argument(
-        "--threads", type=int, default=8, help="waitress threads answering requests (%(default)s)"
-    )
-    serve.add_argument(
-        "--trusted-proxy",
-        metavar="ADDRESS",
-        help="the reverse proxy's address: take the client's address from its X-Forwarded-For "
-        "(the limits per client count by it)",
-    )
-    limits = serve.add_argument_group(
-        "limits", "bounds on requests (default: $ODR_KG_<NAME>, else the value shown)"
-    )
-    limits.add_argument(
-        "--query-workers",
-        type=int,
-        metavar="N",
-        help="worker processes evaluating queries on the embedded store (2)",
-    )
-    limits.add_argument(
-        "--query-timeout",
-        type=float,
-        metavar="SECONDS",
-        help="stop a query after this long; clients may ask for less (10)",
-    )
-    limits.add_argument(
-        "--max-rows", type=int, metavar="N", help="cut query answers after N rows (10000)"
-    )
-    limits.add_argument(
-        "--client-concurrency",
-        type=int,
-        metavar="N",
-        help="queries one client may have running at once (2)",
-    )
-    limits.add_argument(
-        "--client-query-seconds",
-        type=float,
-        metavar="SECONDS",
-        help="query time one client may use per minute (30)",
-    )
-    limits.add_argument(
-        "--allow-service",
-        action="append",
-        metavar="URL",
-        help="an endpoint that SERVICE may call (none by default); repeatable",
-    )
-    serve.set_defaults(run=run_serve)
+    add_serve_command(commands, [base_option])
 
     load = commands.add_parser(
         "load",
@@ -485,62 +426,6 @@ def run_lookup(args: argparse.Namespace) -> int:
     else:
         _write_stdout((json.dumps(answer.json, ensure_ascii=False, indent=2) + "\n").encode())
     return EXIT_OK
-
-
-def run_serve(args: argparse.Namespace) -> int:
-    # Imported here so that `query` and `export` do not pay for loading Flask.
-    from waitress import serve
-
-    from odr_kg.web import create_app
-
-    try:
-        app = create_app(
-            {
-                "BASE": args.base,
-                "DATA_FILES": args.data,
-                "STORE_PATH": args.store,
-                "SPARQL_ENDPOINT": args.endpoint,
-                "SPARQL_UPDATE_ENDPOINT": args.update_endpoint,
-                "GRAPH_STORE": args.graph_store,
-                "STORE_TIMEOUT": args.timeout,
-                **limit_options(args),
-            }
-        )
-    except OSError as error:
-        print(f"odr-kg: cannot read {error.filename}: {error.strerror}", file=sys.stderr)
-        return EXIT_USAGE
-    proxy: dict[str, object] = {}
-    if args.trusted_proxy:
-        proxy = {
-            "trusted_proxy": args.trusted_proxy,
-            "trusted_proxy_count": 1,
-            "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto x-forwarded-host",
-        }
-    serve(
-        app,
-        host=args.host,
-        port=args.port,
-        threads=args.threads,
-        # waitress refuses a larger body before reading it; the application says 413 too.
-        max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
-        ident="odr-kg",
-        **proxy,
-    )
-    return EXIT_OK
-
-
-def limit_options(args: argparse.Namespace) -> dict[str, object]:
-    """The configuration keys of the ``serve`` limit options given on the command line; the
-    others keep their value from the environment or the default."""
-    options = {
-        "QUERY_WORKERS": args.query_workers,
-        "QUERY_TIMEOUT": args.query_timeout,
-        "MAX_ROWS": args.max_rows,
-        "CLIENT_CONCURRENCY": args.client_concurrency,
-        "CLIENT_QUERY_SECONDS": args.client_query_seconds,
-        "FEDERATION_ALLOW": args.allow_service,
-    }
-    return {key: value for key, value in options.items() if value is not None}
 
 
 def render_result(result: QueryResult, fmt: str | None, prefixes: Mapping[str, str]) -> bytes:

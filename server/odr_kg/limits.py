@@ -1,16 +1,19 @@
 """The bounds on the work one request may ask for, and the fair share of each client.
 
 No Flask here: the web application (:mod:`odr_kg.web.security`, :mod:`odr_kg.web.sparql`) reads
-the configuration and calls these with plain values.
+the configuration and calls these with plain values. :data:`LIMITS` is the one table of the
+configuration keys: their defaults, the ``odr-kg serve`` options made from them, and the
+README's table are all read from it.
 
-The shape of a query is checked before any parser sees it: its length, how deeply its brackets
-nest and roughly how many triple patterns it holds. pyoxigraph's parser overflows its stack on
-deeply nested brackets (a crash of the whole process, not an exception) and its optimiser slows
-down sharply with the number of patterns, so both are refused with a message instead.
+Checks on text before any parser sees it are a courtesy: they turn what would crash or stall a
+worker (brackets nested too deep, expressions too long, JSON nested too deep, numbers of
+thousands of digits) into a 400 that says which bound was passed. What cannot be bypassed is
+below them: the worker processes, their time limits and memory caps (:mod:`odr_kg.workers`).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -18,37 +21,111 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from odr_kg.sparql_tokens import tokens
 
-# Defaults of the configuration keys (``ODR_KG_<KEY>`` in the environment, ``odr-kg serve``
-# options), each documented in README.md, "Running it in public".
-DEFAULTS: dict[str, object] = {
-    # Seconds a query may run; a client may ask for less with ``timeout``, never more.
-    "QUERY_TIMEOUT": 10.0,
-    # Worker processes evaluating queries on the embedded store (each holds a copy of it).
-    "QUERY_WORKERS": 2,
-    # Rows (solutions, or triples of a graph) of one answer; beyond, the answer is truncated.
-    "MAX_ROWS": 10_000,
-    # Bytes of a request body; beyond, 413.
-    "MAX_CONTENT_LENGTH": 1024 * 1024,
-    # Characters of a request's path and query string; beyond, 414.
-    "MAX_URL_LENGTH": 8 * 1024,
-    # The shape of a query, checked before parsing; beyond, 400.
-    "MAX_QUERY_LENGTH": 32 * 1024,
-    "MAX_QUERY_DEPTH": 32,
-    "MAX_TRIPLE_PATTERNS": 64,
-    # Queries one client may have running at once; beyond, 429.
-    "CLIENT_CONCURRENCY": 2,
-    # Seconds of query time one client may use in any 60 seconds; beyond, 429.
-    "CLIENT_QUERY_SECONDS": 30.0,
-    # Endpoints a SERVICE clause may call (full IRIs); none by default.
-    "FEDERATION_ALLOW": (),
-}
+
+@dataclass(frozen=True)
+class Limit:
+    """A configuration key (``ODR_KG_<KEY>`` in the environment) with its default; ``option``
+    is its ``odr-kg serve`` option (``None``: environment only)."""
+
+    key: str
+    default: object
+    help: str
+    option: str | None = None
+    metavar: str = "N"
+
+
+LIMITS: tuple[Limit, ...] = (
+    Limit(
+        "QUERY_TIMEOUT",
+        10.0,
+        "seconds a query may run; a client may ask for less with timeout=, never more",
+        "--query-timeout",
+        "SECONDS",
+    ),
+    Limit(
+        "QUERY_WORKERS",
+        3,
+        "worker processes running queries and reading untrusted RDF (each holds a copy of an "
+        "in-memory store)",
+        "--query-workers",
+    ),
+    Limit(
+        "WORKER_MEMORY_MB",
+        1024,
+        "MiB of memory each worker may use; a request needing more is stopped",
+        "--worker-memory",
+        "MIB",
+    ),
+    Limit(
+        "MAX_ROWS", 10_000, "rows (solutions or triples) of an answer; more are cut", "--max-rows"
+    ),
+    Limit("MAX_CONTENT_LENGTH", 1024 * 1024, "bytes of a request body"),
+    Limit("MAX_URL_LENGTH", 8 * 1024, "characters of a request's path and query string"),
+    Limit("MAX_QUERY_LENGTH", 32 * 1024, "characters of a query"),
+    Limit("MAX_QUERY_DEPTH", 32, "how deeply a query's brackets may nest"),
+    Limit("MAX_TRIPLE_PATTERNS", 64, "triple patterns of a query (an upper estimate)"),
+    Limit("MAX_QUERY_OPERATORS", 256, "operators (! && || = < + - * / | ^ ...) of a query"),
+    Limit("MAX_JSON_DEPTH", 32, "how deeply a JSON or JSON-LD body may nest objects and arrays"),
+    Limit("MAX_JSON_NUMBER_LENGTH", 40, "characters of a number in a JSON body"),
+    Limit("MAX_CASE_TRIPLES", 2_000, "triples of a case graph sent to /api/*"),
+    Limit("MAX_CASES_PER_REQUEST", 10, "cases (odr:Case resources) of one /api/* request"),
+    Limit(
+        "VALIDATION_TIMEOUT",
+        10.0,
+        "seconds a case graph's validation may run",
+        "--validation-timeout",
+        "SECONDS",
+    ),
+    Limit(
+        "CLIENT_CONCURRENCY",
+        None,
+        "requests one client may have in the workers at once (default: (workers - 1) // 2, "
+        "at least 1, so that two clients never hold every worker)",
+        "--client-concurrency",
+    ),
+    Limit(
+        "CLIENT_QUERY_SECONDS",
+        30.0,
+        "seconds of worker time one client may use in any 60 s",
+        "--client-query-seconds",
+        "SECONDS",
+    ),
+    Limit(
+        "FEDERATION_ALLOW",
+        (),
+        "an endpoint SERVICE may call (none by default); repeatable",
+        "--allow-service",
+        "URL",
+    ),
+    Limit(
+        "SANDBOX",
+        True,
+        "confine the workers with a seccomp filter (no sockets) and the memory cap; "
+        "--no-sandbox runs without, where the kernel offers no seccomp filter",
+        "--no-sandbox",
+    ),
+)
+DEFAULTS: dict[str, object] = {limit.key: limit.default for limit in LIMITS}
 BUDGET_WINDOW_SECONDS = 60.0
+# A client that used this much worker time in the window is a heavy one: the pool holds its
+# last free worker back from it (odr_kg.workers).
+HEAVY_CLIENT_SECONDS = 1.0
 
 _OPENING = {"{": "}", "(": ")", "[": "]"}
 _PATTERN_SEPARATORS = {".", ";", ","}
+_OPERATORS = {"!", "&&", "||", "=", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "|", "^", "^^"}
+
+
+def client_concurrency(configured: int | None, workers: int) -> int:
+    """The requests one client may have in the workers at once: as configured, or else
+    ``(workers - 1) // 2`` (at least 1), so that two busy clients leave a worker free."""
+    if configured is not None:
+        return int(configured)
+    return max(1, (int(workers) - 1) // 2)
 
 
 class LimitError(Exception):
@@ -56,7 +133,11 @@ class LimitError(Exception):
 
 
 class QueryTooLargeError(LimitError):
-    """A query longer, deeper or with more triple patterns than allowed (400)."""
+    """A query longer, deeper or with more triple patterns or operators than allowed (400)."""
+
+
+class InputTooDeepError(LimitError):
+    """A JSON body nested deeper, or with longer numbers, than allowed (400)."""
 
 
 class InvalidTimeoutError(LimitError):
@@ -64,7 +145,7 @@ class InvalidTimeoutError(LimitError):
 
 
 class OverBudgetError(LimitError):
-    """The client has too many queries running, or has used its query time (429).
+    """The client has too many requests running, or has used its worker time (429).
     ``retry_after`` is the whole number of seconds after which to try again."""
 
     def __init__(self, message: str, retry_after: int) -> None:
@@ -72,20 +153,25 @@ class OverBudgetError(LimitError):
         self.retry_after = retry_after
 
 
-def check_query_shape(query: str, max_length: int, max_depth: int, max_patterns: int) -> None:
+def check_query_shape(
+    query: str, max_length: int, max_depth: int, max_patterns: int, max_operators: int
+) -> None:
     """Refuse ``query`` with :class:`QueryTooLargeError` if it is longer than ``max_length``
-    characters, nests brackets deeper than ``max_depth`` or holds more than ``max_patterns``
-    triple patterns. Strings, IRIs and comments do not count.
+    characters, nests brackets deeper than ``max_depth``, holds more than ``max_patterns``
+    triple patterns or more than ``max_operators`` operators. Strings, IRIs and comments do
+    not count.
 
     The pattern count is an upper estimate: each group and each ``.``, ``;`` or ``,`` inside
     one counts, so a query near the limit may be refused when a parser would count fewer.
+    Operators are bounded because a long expression without brackets (``!!!…!true``,
+    ``1+1+…+1``) nests as deeply in the engine as brackets do.
     """
     if len(query) > max_length:
         raise QueryTooLargeError(
             f"the query is {len(query)} characters long; the limit is {max_length}"
         )
     depth = deepest = 0
-    groups = separators = 0
+    groups = separators = operators = 0
     for kind, text in tokens(query):
         if kind != "other":
             continue
@@ -97,15 +183,69 @@ def check_query_shape(query: str, max_length: int, max_depth: int, max_patterns:
             depth = max(depth - 1, 0)
         elif text in _PATTERN_SEPARATORS and depth:
             separators += 1
+        elif text in _OPERATORS:
+            operators += 1
         if deepest > max_depth:
             raise QueryTooLargeError(
                 f"the query nests brackets more than {max_depth} deep; the limit is {max_depth}"
+            )
+        if operators > max_operators:
+            raise QueryTooLargeError(
+                f"the query holds more than {max_operators} operators (! && || = < > + - * / "
+                f"| ^); the limit is {max_operators}: split long expressions or paths"
             )
     if groups + separators > max_patterns:
         raise QueryTooLargeError(
             f"the query holds about {groups + separators} triple patterns; "
             f"the limit is {max_patterns}"
         )
+
+
+def check_json_depth(body: bytes, max_depth: int) -> None:
+    """Refuse with :class:`InputTooDeepError` a JSON text whose objects and arrays nest deeper
+    than ``max_depth``: a linear scan, before any parser recurses into it."""
+    depth = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x7B, 0x5B):  # { [
+            depth += 1
+            if depth > max_depth:
+                raise InputTooDeepError(
+                    f"the JSON nests objects and arrays more than {max_depth} deep; "
+                    f"the limit is {max_depth}"
+                )
+        elif byte in (0x7D, 0x5D):  # } ]
+            depth -= 1
+
+
+def load_json(body: bytes, max_depth: int, max_number_length: int) -> Any:
+    """The JSON value of ``body``, refused with :class:`InputTooDeepError` past the bounds
+    (nesting, length of a number) and with :class:`ValueError` where it is not JSON (NaN and
+    Infinity included). A number is converted only once its length is checked: Python refuses
+    integers of thousands of digits with an error of its own."""
+    check_json_depth(body, max_depth)
+
+    def number(text: str) -> float | int:
+        if len(text) > max_number_length:
+            raise InputTooDeepError(
+                f"a number in the JSON has {len(text)} characters; the limit is "
+                f'{max_number_length}: send amounts as strings such as "12000.00"'
+            )
+        return float(text) if any(c in text for c in ".eE") else int(text)
+
+    def constant(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(body, parse_int=number, parse_float=number, parse_constant=constant)
 
 
 def query_timeout(requested: str | None, limit: float) -> float:
@@ -126,22 +266,56 @@ def query_timeout(requested: str | None, limit: float) -> float:
 
 @dataclass
 class _Client:
-    """A client's running queries, and the (end time, duration) of its recent ones."""
+    """A client's admitted requests, the time reserved by those running, and the (end time,
+    duration) of the time it used recently."""
 
     running: int = 0
+    reserved: float = 0.0
     spent: deque[tuple[float, float]] = field(default_factory=deque)
 
     def forget_before(self, moment: float) -> None:
         while self.spent and self.spent[0][0] <= moment:
             self.spent.popleft()
 
+    def used(self) -> float:
+        return sum(seconds for _, seconds in self.spent)
+
     def is_idle(self) -> bool:
         return self.running == 0 and not self.spent
 
 
+class Ticket:
+    """One admitted request of a client: it reserves worker time before it runs and is charged
+    the time it ran (:class:`ClientBudget`)."""
+
+    def __init__(self, budget: ClientBudget, client: str) -> None:
+        self.budget = budget
+        self.client = client
+        self.reserved = 0.0
+
+    def reserve(self, seconds: float) -> float:
+        """The seconds this request may now run: ``seconds``, or what its client has left
+        if that is less; :class:`OverBudgetError` if nothing is left."""
+        return self.budget._reserve(self, seconds)
+
+    def charge(self, seconds: float) -> None:
+        """Count ``seconds`` of worker time against the client."""
+        self.budget._charge(self, seconds)
+
+    def is_heavy(self) -> bool:
+        """Whether the client used :data:`HEAVY_CLIENT_SECONDS` of worker time lately."""
+        return self.budget._used(self.client) >= HEAVY_CLIENT_SECONDS
+
+    def exhausted(self) -> OverBudgetError:
+        """The error of a request stopped because its client's time ran out."""
+        return self.budget._over_budget(self.client, stopped=True)
+
+
 class ClientBudget:
-    """Per client (a string, the remote address): at most ``concurrency`` queries at once and
-    ``seconds`` of query time in any :data:`BUDGET_WINDOW_SECONDS`. Thread-safe."""
+    """Per client (a string, the remote address): at most ``concurrency`` requests admitted at
+    once and ``seconds`` of worker time in any :data:`BUDGET_WINDOW_SECONDS`, enforced while
+    a request runs (a request never runs past what its client has left). Waiting for a worker
+    is not charged. Thread-safe."""
 
     def __init__(self, concurrency: int, seconds: float) -> None:
         self.concurrency = concurrency
@@ -150,45 +324,76 @@ class ClientBudget:
         self._lock = threading.Lock()
 
     @contextmanager
-    def query(self, client: str) -> Iterator[None]:
-        """Run one query of ``client`` within its budget (:class:`OverBudgetError` if it is
-        spent) and charge the time it took, whatever its outcome."""
-        now = time.monotonic()
+    def admit(self, client: str) -> Iterator[Ticket]:
+        """Admit one request of ``client`` (:class:`OverBudgetError` when it has as many
+        running as allowed, or no time left); release it, charged, at the end of the block."""
         with self._lock:
-            self._forget(now)
-            state = self._clients.setdefault(client, _Client())
+            state = self._state(client)
             if state.running >= self.concurrency:
                 raise OverBudgetError(
-                    f"{state.running} queries of yours are running; the limit is "
-                    f"{self.concurrency} at once",
+                    f"{state.running} requests of yours are running; the limit is "
+                    f"{self.concurrency} at once: wait for one to finish",
                     retry_after=1,
                 )
-            used = sum(seconds for _, seconds in state.spent)
-            if used >= self.seconds:
-                retry_after = self._time_to_free(state, used, now)
-                raise OverBudgetError(
-                    f"your queries took {used:.1f} s in the last {BUDGET_WINDOW_SECONDS:.0f} s; "
-                    f"the limit is {self.seconds:g} s",
-                    retry_after=retry_after,
-                )
+            if self._left(state) <= 0:
+                raise self._over_budget(client)
             state.running += 1
-        started = time.monotonic()
+        ticket = Ticket(self, client)
         try:
-            yield
+            yield ticket
         finally:
-            ended = time.monotonic()
             with self._lock:
                 state.running -= 1
-                state.spent.append((ended, ended - started))
+                state.reserved -= ticket.reserved
 
-    def _forget(self, now: float) -> None:
+    def _state(self, client: str) -> _Client:
+        now = time.monotonic()
         # Clients with nothing left to remember are dropped, so the table stays small.
         for name, state in list(self._clients.items()):
             state.forget_before(now - BUDGET_WINDOW_SECONDS)
             if state.is_idle():
                 del self._clients[name]
+        return self._clients.setdefault(client, _Client())
 
-    def _time_to_free(self, state: _Client, used: float, now: float) -> int:
+    def _used(self, client: str) -> float:
+        with self._lock:
+            state = self._state(client)
+            return state.used() + state.reserved
+
+    def _left(self, state: _Client) -> float:
+        return self.seconds - state.used() - state.reserved
+
+    def _reserve(self, ticket: Ticket, seconds: float) -> float:
+        with self._lock:
+            state = self._state(ticket.client)
+            granted = min(seconds, self._left(state))
+            if granted <= 0:
+                raise self._over_budget(ticket.client)
+            state.reserved += granted
+            ticket.reserved += granted
+            return granted
+
+    def _charge(self, ticket: Ticket, seconds: float) -> None:
+        with self._lock:
+            state = self._state(ticket.client)
+            state.reserved -= ticket.reserved
+            ticket.reserved = 0.0
+            state.spent.append((time.monotonic(), seconds))
+
+    def _over_budget(self, client: str, stopped: bool = False) -> OverBudgetError:
+        now = time.monotonic()
+        state = self._clients.get(client, _Client())
+        used = state.used()
+        what = "your request was stopped: your" if stopped else "your"
+        return OverBudgetError(
+            f"{what} requests used {used:.1f} s of worker time in the last "
+            f"{BUDGET_WINDOW_SECONDS:.0f} s; the limit is {self.seconds:g} s",
+            retry_after=self._time_to_free(state, now),
+        )
+
+    def _time_to_free(self, state: _Client, now: float) -> int:
+        # The moment enough of the recent time leaves the window to make room again.
+        used = state.used() + state.reserved
         for ended, seconds in state.spent:
             used -= seconds
             if used < self.seconds:

@@ -91,8 +91,9 @@ HTML_MEDIA_TYPE = "text/html"
 
 # Keywords refused before evaluation, with the reason given to the client.
 FORBIDDEN_KEYWORDS = {
-    "SERVICE": "SERVICE (federated query) is not available: this endpoint never fetches URLs",
-    "LOAD": "LOAD is not available: this endpoint is read-only and never fetches URLs",
+    "SERVICE": "SERVICE (federated query) is not available: this endpoint calls no other "
+    "endpoint; remove the SERVICE clause",
+    "LOAD": "LOAD is not available: this endpoint is read-only and fetches no URL",
 }
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
@@ -151,6 +152,8 @@ class ProtocolRequest:
     default_graphs: list[str] | None = None
     named_graphs: list[str] | None = None
     formats: list[str] = field(default_factory=list)
+    # Whether the query calls (allowed) SERVICE endpoints.
+    federated: bool = False
 
 
 def is_operation(args: Mapping[str, Sequence[str]]) -> bool:
@@ -174,6 +177,8 @@ def read_request(
     is refused unless it names, as a full ``<IRI>``, one of ``allowed_services``.
     """
     params = {name: list(values) for name, values in args.items()}
+    if method == "HEAD":
+        method = "GET"
     if method == "POST":
         if mimetype == UPDATE_MEDIA_TYPE:
             raise UpdateRefusedError("SPARQL Update is refused: this endpoint is read-only")
@@ -221,7 +226,7 @@ def read_request(
         default_graphs, named_graphs = default_graphs or [], named_graphs or []
     # An empty format (a form's "default" choice) leaves the choice to Accept.
     formats = [value for value in params.get("format", []) if value]
-    return ProtocolRequest(query, default_graphs, named_graphs, formats)
+    return ProtocolRequest(query, default_graphs, named_graphs, formats, "SERVICE" in words)
 
 
 def _check_services(query: str, count: int, allowed: Collection[str]) -> None:
@@ -260,12 +265,6 @@ def _graph_iris(params: Mapping[str, list[str]], name: str) -> list[str] | None:
         if not _SCHEME.match(iri):
             raise MalformedRequestError(f"{name} is not an absolute IRI: {iri!r}")
     return list(params[name])
-
-
-def evaluate(store: KnowledgeStore, request: ProtocolRequest, endpoint: str) -> QueryResult:
-    """Run the query of ``request`` on ``store`` over the dataset the request names; relative
-    IRIs resolve against the ``endpoint`` URL."""
-    return store.query(request.query, request.default_graphs, request.named_graphs, endpoint)
 
 
 def result_kind(result: QueryResult) -> str:

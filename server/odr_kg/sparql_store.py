@@ -88,6 +88,8 @@ class SparqlEndpointStore(KnowledgeStore):
     given, takes Graph Store Protocol writes. ``timeout`` bounds each HTTP request, in seconds.
     """
 
+    in_process = False
+
     def __init__(
         self,
         endpoint: str,

@@ -142,6 +142,10 @@ class KnowledgeStore(ABC):
     data and files, export, counting) is written once here on top of them.
     """
 
+    # Whether queries are evaluated in this process (so the web application runs them in
+    # confined worker processes), or by a server that bounds its own work.
+    in_process = True
+
     def __init__(self, base: str = resources.DEFAULT_BASE) -> None:
         if not base.endswith("/"):
             raise InvalidBaseError(f"base IRI must end with '/': {base!r}")
@@ -314,17 +318,34 @@ class KnowledgeStore(ABC):
 class EmbeddedStore(KnowledgeStore):
     """A pyoxigraph store in this process: in memory, or on disk at ``path``."""
 
-    def __init__(self, base: str = resources.DEFAULT_BASE, path: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        base: str = resources.DEFAULT_BASE,
+        path: str | Path | None = None,
+        writable: bool = True,
+    ) -> None:
         super().__init__(base)
         self.path = Path(path) if path is not None else None
+        self.writable = writable
         try:
-            self._store = ox.Store(str(path)) if path is not None else ox.Store()
+            if path is None:
+                self._store = ox.Store()
+            elif writable:
+                self._store = ox.Store(str(path))
+            else:
+                self._store = ox.Store.read_only(str(path))
         except OSError as error:
             raise StoreError(f"cannot open the store at {path}: {error}") from error
         # Counting scans the whole store (0.36 s at 100,000 cases), and /health, the home page
         # and the VoID description ask on every request; this store only changes through its
         # own writes below, each of which forgets the counts.
         self._counts: dict[str, Any] = {}
+
+    @classmethod
+    def read_only(cls, base: str, path: str | Path) -> EmbeddedStore:
+        """The store on disk at ``path``, opened for reading while another process (the web
+        process) holds it open for writing."""
+        return cls(base, path, writable=False)
 
     @classmethod
     def open(
@@ -419,7 +440,7 @@ class EmbeddedStore(KnowledgeStore):
             raise DataSyntaxError(str(path), error.msg, error.lineno) from error
 
     def close(self) -> None:
-        if self.path is not None:
+        if self.path is not None and self.writable:
             self._store.flush()
 
 

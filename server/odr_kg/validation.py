@@ -10,6 +10,7 @@ remedy, which channel offers an advance refund, which forum a route goes to) fro
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,15 +126,29 @@ def case_format_for(name: str) -> ox.RdfFormat:
 def parse_case(data: bytes | str, rdf_format: ox.RdfFormat, source: str) -> rdflib.Graph:
     """Parse a case graph from ``data`` alone; raise :class:`UnreadableCaseError` with the
     parser's message and line."""
+    return case_graph(parse_case_triples(data, rdf_format, source))
+
+
+def parse_case_triples(
+    data: bytes | str, rdf_format: ox.RdfFormat, source: str
+) -> list[ox.Triple]:
+    """The triples of a case graph read from ``data`` alone (the graphs of a dataset merged);
+    :class:`UnreadableCaseError` with the parser's message and line."""
     try:
-        quads = list(ox.parse(data, rdf_format, rename_blank_nodes=True))
+        return [quad.triple for quad in ox.parse(data, rdf_format, rename_blank_nodes=True)]
     except SyntaxError as error:
         raise UnreadableCaseError(source, error.msg, error.lineno) from error
     except ValueError as error:  # e.g. bytes that are not UTF-8
         raise UnreadableCaseError(source, str(error)) from error
+
+
+def case_graph(triples: Iterable[ox.Triple]) -> rdflib.Graph:
+    """The rdflib graph of ``triples``, as pySHACL takes it."""
     graph = rdflib.Graph()
-    for quad in quads:
-        graph.add((_to_rdflib(quad.subject), _to_rdflib(quad.predicate), _to_rdflib(quad.object)))
+    for triple in triples:
+        graph.add(
+            (_to_rdflib(triple.subject), _to_rdflib(triple.predicate), _to_rdflib(triple.object))
+        )
     return graph
 
 

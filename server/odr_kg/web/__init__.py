@@ -31,7 +31,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     text.init_app(app)
     init_app(app)
-    sparql.init_app(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(sparql.bp)
     app.register_blueprint(workbench.bp)

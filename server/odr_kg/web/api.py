@@ -5,19 +5,28 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 from flask import Blueprint, Flask, Request, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, HTTPException, UnsupportedMediaType
 
+from odr_kg.jobs import CaseBounds, CaseTooLargeError, JobFailedError, ParseJob, ValidateJob
+from odr_kg.limits import (
+    InputTooDeepError,
+    LimitError,
+    OverBudgetError,
+    check_json_depth,
+    load_json,
+)
 from odr_kg.lookup import Answer, Facts, LookupEngine, LookupInputError
-from odr_kg.validation import CASE_MEDIA_TYPES, ShapesValidator, UnreadableCaseError, parse_case
-from odr_kg.web.extension import get_store
+from odr_kg.validation import CASE_MEDIA_TYPES, UnreadableCaseError
+from odr_kg.web.extension import get_workers
+from odr_kg.web.security import client_address, get_client_budget
+from odr_kg.workers import WorkerError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 ENGINE_KEY = "odr_kg.lookup"
-VALIDATOR_KEY = "odr_kg.case_validator"
-MAX_BODY_BYTES = 1024 * 1024
 LANGUAGES = ("en", "zh")
 JSON_MEDIA_TYPE = "application/json"
 TURTLE_MEDIA_TYPE = "text/turtle"
@@ -26,21 +35,11 @@ ANSWER_MEDIA_TYPES = (JSON_MEDIA_TYPE, TURTLE_MEDIA_TYPE)
 
 def init_app(app: Flask) -> None:
     """Build the lookup engine once, over the application's knowledge store."""
-    if app.config.get("MAX_CONTENT_LENGTH") is None:
-        app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions[ENGINE_KEY] = LookupEngine(app.extensions["odr_kg"])
 
 
 def get_engine() -> LookupEngine:
     return current_app.extensions[ENGINE_KEY]
-
-
-def get_case_validator() -> ShapesValidator:
-    # Built on first use: it converts the graphs for pySHACL, which lookups do not need.
-    validator = current_app.extensions.get(VALIDATOR_KEY)
-    if validator is None:
-        validator = current_app.extensions[VALIDATOR_KEY] = ShapesValidator.for_cases(get_store())
-    return validator
 
 
 def request_language(req: Request) -> str:
@@ -69,18 +68,33 @@ def facts_of_request(req: Request) -> Facts:
     engine = get_engine()
     body = req.get_data()  # raises RequestEntityTooLarge beyond MAX_CONTENT_LENGTH
     if req.mimetype == JSON_MEDIA_TYPE:
+        config = current_app.config
         try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            data = load_json(body, config["MAX_JSON_DEPTH"], config["MAX_JSON_NUMBER_LENGTH"])
+        except (UnicodeDecodeError, ValueError) as error:
             raise BadRequest(f"malformed JSON: {error}") from error
         return engine.facts_from_json(data)
     if req.mimetype in CASE_MEDIA_TYPES:
-        case = parse_case(body, CASE_MEDIA_TYPES[req.mimetype], "request body")
+        case = read_case(ParseJob, body, req.mimetype)
         as_of = req.args.get("asOf")
         return engine.facts_from_case(case, as_of=_as_of(as_of))
     raise UnsupportedMediaType(
         f"send {JSON_MEDIA_TYPE} or a case graph ({', '.join(CASE_MEDIA_TYPES)})"
     )
+
+
+def read_case(job_class: type[ParseJob], body: bytes, media_type: str, **job: object) -> Any:
+    """The answer of a worker to a :class:`ParseJob` (the case graph) or a
+    :class:`ValidateJob` (the report) on a case graph sent in a request: JSON-LD nested too
+    deep is refused before any parser sees it; the rest is read, bounded in triples, cases and
+    time, in a confined worker, within the client's fair share."""
+    config = current_app.config
+    if media_type == "application/ld+json":
+        check_json_depth(body, config["MAX_JSON_DEPTH"])
+    bounds = CaseBounds(config["MAX_CASE_TRIPLES"], config["MAX_CASES_PER_REQUEST"])
+    work = job_class(body, media_type, "request body", bounds, **job)
+    with get_client_budget().admit(client_address()) as ticket:
+        return get_workers().run(work, float(config["VALIDATION_TIMEOUT"]), ticket)
 
 
 def _as_of(value: str | None) -> dt.date | None:
@@ -107,27 +121,57 @@ def vocabulary() -> Response:
 def validate() -> Response:
     if request.mimetype not in CASE_MEDIA_TYPES:
         raise UnsupportedMediaType(f"send a case graph ({', '.join(CASE_MEDIA_TYPES)})")
-    case = parse_case(request.get_data(), CASE_MEDIA_TYPES[request.mimetype], "request body")
-    report = get_case_validator().validate(case, "request body")
-    if (
+    turtle = (
         request.accept_mimetypes.best_match(ANSWER_MEDIA_TYPES, default=JSON_MEDIA_TYPE)
         == TURTLE_MEDIA_TYPE
-    ):
-        return Response(report.graph.serialize(format="turtle"), mimetype=TURTLE_MEDIA_TYPE)
-    return jsonify(report.to_json())
+    )
+    report, report_turtle = read_case(
+        ValidateJob, request.get_data(), request.mimetype, turtle=turtle
+    )
+    if turtle:
+        return Response(report_turtle, mimetype=TURTLE_MEDIA_TYPE)
+    return jsonify(report)
+
+
+# The status of each refusal; the first class of an error's MRO found here decides.
+STATUS_OF_ERROR: dict[type[Exception], int] = {
+    LookupInputError: 422,
+    UnreadableCaseError: 400,
+    InputTooDeepError: 400,
+    CaseTooLargeError: 413,
+    OverBudgetError: 429,
+}
 
 
 def error_response(error: Exception) -> tuple[Response, int]:
-    """Bad input as JSON: 400 malformed, 413 too large, 415 wrong type, 422 unacceptable facts."""
+    """Bad input as JSON: 400 malformed, 413 too large, 415 wrong type, 422 unacceptable facts,
+    429 over the client's fair share, 502/503 when a worker could not answer."""
+    if isinstance(error, HTTPException):
+        status = error.code or 400
+        return jsonify(error={"status": status, "message": error.description}), status
+    if isinstance(error, WorkerError | JobFailedError):
+        status = error.status
+    else:
+        status = next(
+            STATUS_OF_ERROR[kind] for kind in type(error).__mro__ if kind in STATUS_OF_ERROR
+        )
+    body: dict[str, Any] = {"status": status, "message": str(error)}
     if isinstance(error, LookupInputError):
-        return jsonify(error={"status": 422, **error.to_json()}), 422
-    if isinstance(error, UnreadableCaseError):
-        body = {"status": 400, "message": str(error), "line": error.line}
-        return jsonify(error=body), 400
-    assert isinstance(error, HTTPException)
-    status = error.code or 400
-    return jsonify(error={"status": status, "message": error.description}), status
+        body = {"status": status, **error.to_json()}
+    elif isinstance(error, UnreadableCaseError):
+        body["line"] = error.line
+    response = jsonify(error=body)
+    if isinstance(error, OverBudgetError):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response, status
 
 
-for _error_class in (LookupInputError, UnreadableCaseError, HTTPException):
+for _error_class in (
+    LookupInputError,
+    UnreadableCaseError,
+    LimitError,
+    WorkerError,
+    JobFailedError,
+    HTTPException,
+):
     bp.register_error_handler(_error_class, error_response)

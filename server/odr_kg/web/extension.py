@@ -1,16 +1,26 @@
-"""The knowledge store as a Flask extension: built once per application, reached by views."""
+"""The knowledge store and the worker pools as a Flask extension: built once per application,
+reached by views."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import Flask, Response, current_app, jsonify, request
 
+from odr_kg import workers
 from odr_kg.store import ExternalStoreError, KnowledgeStore, open_store
+from odr_kg.workers import WorkerOptions, WorkerPool
 
 EXTENSION_KEY = "odr_kg"
+POOL_KEY = "odr_kg.workers"
+FEDERATION_POOL_KEY = "odr_kg.federation_workers"
+# Queries calling the endpoints of --allow-service run in a pool of their own, this size.
+FEDERATION_WORKERS = 1
 
 
 def init_app(app: Flask) -> None:
-    """Open the knowledge store for ``app.config["BASE"]`` and keep it in ``app.extensions``.
+    """Open the knowledge store for ``app.config["BASE"]`` and keep it in ``app.extensions``,
+    with the pools of worker processes that run queries and read untrusted RDF.
 
     The store is the SPARQL store at ``SPARQL_ENDPOINT`` (with ``SPARQL_UPDATE_ENDPOINT``,
     ``GRAPH_STORE`` and ``STORE_TIMEOUT`` in seconds) when set, else the embedded store on disk
@@ -32,10 +42,36 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION_KEY] = store
     app.register_error_handler(ExternalStoreError, store_failed)
 
+    options = WorkerOptions.of(
+        store,
+        memory_bytes=int(config["WORKER_MEMORY_MB"]) * 2**20,
+        sandboxed=bool(config["SANDBOX"]),
+    )
+    app.extensions[POOL_KEY] = workers.shared_pool(options, int(config["QUERY_WORKERS"]))
+    allowed = tuple(config["FEDERATION_ALLOW"] or ())
+    if allowed and store.in_process:
+        federation = dataclasses.replace(options, egress=True, validates=False)
+        app.extensions[FEDERATION_POOL_KEY] = workers.shared_pool(
+            federation, FEDERATION_WORKERS, allowed
+        )
+
 
 def get_store() -> KnowledgeStore:
     """The knowledge store of the application handling the current request."""
     return current_app.extensions[EXTENSION_KEY]
+
+
+def get_workers() -> WorkerPool:
+    """The workers that read untrusted RDF, and run queries on an embedded store."""
+    return current_app.extensions[POOL_KEY]
+
+
+def get_query_workers(federated: bool = False) -> WorkerPool | None:
+    """The workers that run a query (``federated``: one calling allowed SERVICE endpoints);
+    ``None`` for an external store, which runs it itself."""
+    if not get_store().in_process:
+        return None
+    return current_app.extensions[FEDERATION_POOL_KEY if federated else POOL_KEY]
 
 
 def store_failed(error: ExternalStoreError) -> tuple[Response, int]:

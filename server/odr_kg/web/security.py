@@ -11,7 +11,7 @@ from flask import Flask, Request, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge, RequestURITooLarge
 
 from odr_kg import guard
-from odr_kg.limits import ClientBudget
+from odr_kg.limits import ClientBudget, client_concurrency
 
 POLICY_KEY = "odr_kg.outbound_policy"
 BUDGET_KEY = "odr_kg.client_budget"
@@ -67,7 +67,8 @@ def init_app(app: Flask) -> None:
     ]
     app.extensions[POLICY_KEY] = guard.policy_for(endpoints)
     app.extensions[BUDGET_KEY] = ClientBudget(
-        int(config["CLIENT_CONCURRENCY"]), float(config["CLIENT_QUERY_SECONDS"])
+        client_concurrency(config["CLIENT_CONCURRENCY"], config["QUERY_WORKERS"]),
+        float(config["CLIENT_QUERY_SECONDS"]),
     )
     app.before_request(check_request)
     app.after_request(add_security_headers)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pyoxigraph as ox
-from flask import Blueprint, Flask, Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 
-from odr_kg import query_worker
+from odr_kg.jobs import JobFailedError, QueryAnswer, QueryJob, evaluate, read_outcome
 from odr_kg.limits import (
     InvalidTimeoutError,
     LimitError,
@@ -21,7 +21,6 @@ from odr_kg.limits import (
     check_query_shape,
     query_timeout,
 )
-from odr_kg.query_worker import QueryAnswer, QueryPool, QueryWorkerError, StoreOptions
 from odr_kg.sparql_protocol import (
     DESCRIPTION_MEDIA_TYPES,
     HTML_MEDIA_TYPE,
@@ -39,15 +38,15 @@ from odr_kg.sparql_protocol import (
     result_kind,
     service_description,
 )
-from odr_kg.store import EmbeddedStore, QuerySyntaxError, serialize_results, used_prefixes
-from odr_kg.web.extension import get_store
+from odr_kg.store import QuerySyntaxError, serialize_results, used_prefixes
+from odr_kg.web.extension import get_query_workers, get_store
 from odr_kg.web.security import client_address, get_client_budget
 from odr_kg.web.workbench import TABLE_ROW_LIMIT, workbench
 from odr_kg.workbench import result_table
+from odr_kg.workers import WorkerError
 
 bp = Blueprint("sparql", __name__)
 
-POOL_KEY = "odr_kg.query_pool"
 TRUNCATED_HEADER = "X-ODR-Truncated"
 
 STATUS_OF_ERROR: dict[type[Exception], int] = {
@@ -61,20 +60,12 @@ STATUS_OF_ERROR: dict[type[Exception], int] = {
     InvalidTimeoutError: 400,
     OverBudgetError: 429,
 }
-def init_app(app: Flask) -> None:
-    """Start the worker processes that evaluate queries on the embedded store (none for an
-    external store, which bounds its own work: ``STORE_TIMEOUT``)."""
-    workers = int(app.config["QUERY_WORKERS"])
-    store = app.extensions["odr_kg"]
-    if workers > 0 and isinstance(store, EmbeddedStore):
-        options = StoreOptions.of(store)
-        app.extensions[POOL_KEY] = query_worker.shared_pool(options, workers)
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
 def endpoint() -> Response | str:
     args = request.args.to_dict(flat=False)
-    if request.method == "GET" and not is_operation(args):
+    if request.method in ("GET", "HEAD") and not is_operation(args):
         return describe()
     config = current_app.config
     operation = read_request(
@@ -90,11 +81,11 @@ def endpoint() -> Response | str:
         config["MAX_QUERY_LENGTH"],
         config["MAX_QUERY_DEPTH"],
         config["MAX_TRIPLE_PATTERNS"],
+        config["MAX_QUERY_OPERATORS"],
     )
     timeout = query_timeout(request.values.get("timeout"), float(config["QUERY_TIMEOUT"]))
     store = get_store()
-    with get_client_budget().query(client_address()):
-        answer = run_query(operation, timeout)
+    answer = run_query(operation, timeout)
     result = answer.result
     kind = result_kind(result)
     media_types = RESULT_MEDIA_TYPES[kind]
@@ -114,19 +105,20 @@ def endpoint() -> Response | str:
 
 def run_query(operation: ProtocolRequest, timeout: float) -> QueryAnswer:
     """Evaluate ``operation`` within ``timeout`` seconds and at most ``MAX_ROWS`` rows: in a
-    worker process when there is a pool, else here (an external store times out by itself)."""
-    max_rows = int(current_app.config["MAX_ROWS"])
-    job = query_worker.as_job(
+    worker (one that may reach the allowed endpoints when it calls SERVICE), within the
+    client's fair share; on an external store, here (it bounds its own work)."""
+    job = QueryJob.of(
         operation.query,
         operation.default_graphs,
         operation.named_graphs,
         url_for("sparql.endpoint", _external=True),
-        max_rows,
+        int(current_app.config["MAX_ROWS"]),
     )
-    pool: QueryPool | None = current_app.extensions.get(POOL_KEY)
-    if pool is not None:
-        return pool.run(job, timeout)
-    return query_worker.read_outcome(query_worker.evaluate(get_store(), job))
+    pool = get_query_workers(federated=operation.federated)
+    if pool is None:
+        return read_outcome(evaluate(get_store(), job))
+    with get_client_budget().admit(client_address()) as ticket:
+        return pool.run(job, timeout, ticket)
 
 
 def describe() -> Response | str:
@@ -169,9 +161,12 @@ def _response(body: bytes, media_type: str) -> Response:
 @bp.errorhandler(ProtocolError)
 @bp.errorhandler(QuerySyntaxError)
 @bp.errorhandler(LimitError)
-@bp.errorhandler(QueryWorkerError)
-def refuse(error: ProtocolError | QuerySyntaxError | LimitError | QueryWorkerError) -> Response:
-    if isinstance(error, QueryWorkerError):
+@bp.errorhandler(WorkerError)
+@bp.errorhandler(JobFailedError)
+def refuse(
+    error: ProtocolError | QuerySyntaxError | LimitError | WorkerError | JobFailedError,
+) -> Response:
+    if isinstance(error, WorkerError | JobFailedError):
         status = error.status
     else:
         status = next(
