@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -20,7 +21,7 @@ from odr_kg.store import KnowledgeStore
 from odr_kg.web import create_app
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, BrowserContext, Page, Route
 
 
 @pytest.fixture(autouse=True)
@@ -133,6 +134,55 @@ def browser() -> Iterator[Browser]:
             yield chromium
         finally:
             chromium.close()
+
+
+# Installed in every page of a LocalContext: records what the Content-Security-Policy refused.
+RECORD_CSP_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(event.violatedDirective + " " + event.blockedURI);
+});
+"""
+
+
+@dataclass
+class LocalContext:
+    """A browser context whose requests may only go to 127.0.0.1: any other is aborted and
+    kept in ``foreign``; each page records the Content-Security-Policy's refusals."""
+
+    context: BrowserContext
+    foreign: list[str]
+
+    def new_page(self) -> Page:
+        return self.context.new_page()
+
+    def check(self, page: Page) -> None:
+        """Fail on a request to another host or a refusal by the Content-Security-Policy."""
+        assert self.foreign == [], f"requests to other hosts: {self.foreign}"
+        assert page.evaluate("window.cspViolations") == []
+
+
+@pytest.fixture
+def local_context(browser: Browser, request: pytest.FixtureRequest) -> Iterator[LocalContext]:
+    """A fresh :class:`LocalContext`; ``@pytest.mark.parametrize("local_context", [{...}],
+    indirect=True)`` passes options (viewport, java_script_enabled) to ``new_context``."""
+    options = getattr(request, "param", {})
+    context = browser.new_context(**options)
+    foreign: list[str] = []
+
+    def only_local(route: Route) -> None:
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            foreign.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    context.add_init_script(RECORD_CSP_VIOLATIONS)
+    try:
+        yield LocalContext(context, foreign)
+    finally:
+        context.close()
 
 
 OXIGRAPH = Path(sysconfig.get_path("scripts")) / "oxigraph"

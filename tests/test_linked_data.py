@@ -67,7 +67,7 @@ def test_html_page_shows_both_labels_sources_and_confidence(client: FlaskClient)
     assert "香港国际仲裁中心" in page
     assert 'href="/id/source/gan-hkiac-2024-rules"' in page
     assert 'href="/id/confidence/high"' in page
-    assert "Incoming links" in page
+    assert "What links here" in page
 
 
 def test_chinese_page(client: FlaskClient) -> None:

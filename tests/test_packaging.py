@@ -83,4 +83,5 @@ def test_the_installed_wheel_finds_its_own_data(wheel: Path, tmp_path: Path) -> 
     assert Path(found["ontology"]) == target / "odr_kg" / "data" / "ontology"
     assert found["odr_ttl"]
     assert found["queries"] == sorted(path.name for path in (REPOSITORY / "queries").glob("*.rq"))
-    assert len(found["graphs"]) == 3 and all(found["graphs"].values())
+    # ontology, shapes, kg and the inferred graph
+    assert len(found["graphs"]) == 4 and all(found["graphs"].values())

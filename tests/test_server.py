@@ -28,7 +28,8 @@ def test_home_page_lists_the_named_graphs(client: FlaskClient, store: KnowledgeS
     assert "ODR knowledge graph" in page
     for name in GRAPH_NAMES:
         assert f"<code>{store.graph_iri(name)}</code>" in page
-        assert f"<td>{store.graph_sizes()[store.graph_iri(name)]}</td>" in page
+        size = store.graph_sizes()[store.graph_iri(name)]
+        assert f'<td class="number">{size:,}</td>' in page
 
 
 def test_the_base_comes_from_the_configuration() -> None:

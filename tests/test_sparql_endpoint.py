@@ -300,7 +300,7 @@ def test_the_page_for_browsers(client: FlaskClient) -> None:
     assert "<script>" not in page and "//cdn" not in page
     assert "01-articles-grounding-each-decision-family.rq" in page
     assert "Which Transaction Dispute Rules articles ground each decision family" in page
-    script = client.get("/static/sparql.js")
+    script = client.get("/static/build/sparql-editor.js")
     assert script.status_code == 200
     script.close()
 

@@ -379,6 +379,7 @@ def run_cases_import(args: argparse.Namespace) -> int:
         print(f"odr-kg: {failed} file(s) do not parse; nothing loaded (--atomic)", file=sys.stderr)
         return EXIT_DATA_ERROR
     store.add_graphs(parsed)
+    store.infer()
     store.close()
     print(f"{len(paths) - failed} case graphs loaded, {failed} left out", file=sys.stderr)
     return EXIT_DATA_ERROR if failed else EXIT_OK

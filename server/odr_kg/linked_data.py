@@ -1,26 +1,95 @@
-"""Describing one resource of the dataset, for dereferenceable IRIs, and the dataset itself.
+"""Describing one resource of the dataset for its page and its dereferenceable IRI.
 
 A resource's description is every statement with the resource as subject (its properties)
 and every statement with it as object (its incoming links), from all named graphs, without
-duplicates. Nothing here imports Flask: the web layer only negotiates the format.
+duplicates; those of the inferred graph are marked as such. A page names every term by its
+label: ours from the ontology graph, those of the vocabularies we reuse from ``labels.ttl``
+beside this module, which also orders a page's properties into groups. Nothing here imports
+Flask: the web layer only negotiates the format.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib.resources import files
 
 import pyoxigraph as ox
 
-from odr_kg.store import KnowledgeStore
+from odr_kg import resources
+from odr_kg.store import INFERRED_GRAPH_NAME, KnowledgeStore
 
-LABEL_PREDICATES = (
-    "http://www.w3.org/2000/01/rdf-schema#label",
-    "http://www.w3.org/2004/02/skos/core#prefLabel",
-)
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+LABEL_PREDICATES = (RDFS_LABEL, f"{SKOS}prefLabel")
 SOURCE = "http://purl.org/dc/terms/source"
 URL = "http://schema.org/url"
 CONFIDENCE = "https://w3id.org/odr-kg/def/confidence"
+# The group of a property that no group of labels.ttl names.
+DEFAULT_GROUP = "content"
+WEB_SCHEMES = ("http://", "https://")
+
+
+@dataclass(frozen=True)
+class PropertyGroup:
+    """A heading of a resource page and the properties under it, each with its values."""
+
+    notation: str
+    labels: dict[str, str]
+    rows: list[tuple[str, list[ox.Term]]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PageVocabulary:
+    """How pages present terms: labels by IRI and language, and the ordered property groups
+    (notation, labels, members)."""
+
+    labels: dict[str, dict[str, str]]
+    groups: list[tuple[str, dict[str, str], list[str]]]
+
+    def group_of(self, predicate: str) -> tuple[str, int]:
+        """The notation of the group ``predicate`` belongs to, and its place in the group."""
+        for notation, _, members in self.groups:
+            if predicate in members:
+                return notation, members.index(predicate)
+        return DEFAULT_GROUP, len(self.labels)
+
+
+@functools.cache
+def page_vocabulary(base: str = resources.DEFAULT_BASE) -> PageVocabulary:
+    """``labels.ttl`` read once per base."""
+    text = resources.rebase((files("odr_kg") / "labels.ttl").read_text(encoding="utf-8"), base)
+    store = ox.Store()
+    store.load(text, ox.RdfFormat.TURTLE)
+    labels: dict[str, dict[str, str]] = {}
+    for row in store.query(f"SELECT ?x ?label WHERE {{ ?x <{RDFS_LABEL}> ?label }}"):
+        labels.setdefault(row["x"].value, {})[row["label"].language or ""] = row["label"].value
+    members: dict[str, list[str]] = {}
+    for row in store.query(
+        f"""PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+        PREFIX skos: <{SKOS}>
+        SELECT ?notation ?member (COUNT(?step) AS ?position) WHERE {{
+          ?group skos:notation ?notation ; skos:memberList/rdf:rest* ?step .
+          ?step rdf:rest* ?node . ?node rdf:first ?member .
+        }} GROUP BY ?notation ?member ORDER BY ?notation ?position"""
+    ):
+        members.setdefault(row["notation"].value, []).append(row["member"].value)
+    groups = []
+    for row in store.query(
+        f"""PREFIX skos: <{SKOS}>
+        SELECT ?notation ?en ?zh WHERE {{
+          ?group a skos:OrderedCollection ; skos:notation ?notation ;
+                 skos:prefLabel ?en , ?zh .
+          FILTER (lang(?en) = "en" && lang(?zh) = "zh")
+        }}"""
+    ):
+        notation = row["notation"].value
+        labels_by_language = {"en": row["en"].value, "zh": row["zh"].value}
+        groups.append((notation, labels_by_language, members.get(notation, [])))
+    order = ["identity", "content", "links", "provenance"]
+    groups.sort(key=lambda group: order.index(group[0]) if group[0] in order else len(order))
+    return PageVocabulary(labels, groups)
 
 
 @dataclass(frozen=True)
@@ -31,6 +100,8 @@ class ResourceDescription:
     outgoing: list[ox.Triple]
     incoming: list[ox.Triple]
     labels: dict[str, dict[str, str]]
+    inferred: frozenset[ox.Triple] = frozenset()
+    vocabulary: PageVocabulary | None = None
 
     def triples(self) -> list[ox.Triple]:
         return self.outgoing + self.incoming
@@ -40,6 +111,31 @@ class ResourceDescription:
         return (
             by_language.get(lang) or by_language.get("en") or next(iter(by_language.values()), None)
         )
+
+    def is_inferred(self, predicate: str, value: ox.Term) -> bool:
+        """Whether the statement (this resource, ``predicate``, ``value``) is inferred."""
+        subject = ox.NamedNode(self.iri)
+        return ox.Triple(subject, ox.NamedNode(predicate), value) in self.inferred
+
+    def values(self, predicate: str) -> list[ox.Term]:
+        return [t.object for t in self.outgoing if t.predicate.value == predicate]
+
+    def groups(self) -> list[PropertyGroup]:
+        """The properties in the page's groups and order; within a group, properties that no
+        group lists come after the listed ones, by IRI."""
+        vocabulary = self.vocabulary or page_vocabulary()
+        by_predicate: dict[str, list[ox.Term]] = {}
+        for triple in self.outgoing:
+            by_predicate.setdefault(triple.predicate.value, []).append(triple.object)
+        groups = {
+            notation: PropertyGroup(notation, labels)
+            for notation, labels, _ in vocabulary.groups
+        }
+        placed = sorted(by_predicate, key=lambda p: (vocabulary.group_of(p)[1], p))
+        for predicate in placed:
+            notation = vocabulary.group_of(predicate)[0]
+            groups[notation].rows.append((predicate, by_predicate[predicate]))
+        return [group for group in groups.values() if group.rows]
 
 
 def describe(store: KnowledgeStore, iri: str) -> ResourceDescription | None:
@@ -55,24 +151,50 @@ def describe(store: KnowledgeStore, iri: str) -> ResourceDescription | None:
     )
     if not outgoing and not incoming:
         return None
+    inferred_graph = ox.NamedNode(store.graph_iri(INFERRED_GRAPH_NAME))
+    inferred = frozenset(
+        ox.Triple(node, row["p"], row["o"])
+        for row in store.query(
+            f"SELECT ?p ?o WHERE {{ GRAPH {inferred_graph} {{ {node} ?p ?o }} }}"
+        )
+    )
     return ResourceDescription(
-        iri, outgoing, incoming, labels_of(store, _iris_in(outgoing + incoming))
+        iri,
+        outgoing,
+        incoming,
+        labels_of(store, _iris_in(outgoing + incoming)),
+        inferred,
+        page_vocabulary(store.base),
     )
 
 
 def labels_of(store: KnowledgeStore, iris: Iterable[str]) -> dict[str, dict[str, str]]:
-    """The English and Chinese labels (rdfs:label or skos:prefLabel) of ``iris``."""
-    values = " ".join(str(ox.NamedNode(iri)) for iri in sorted(set(iris)))
+    """The labels (rdfs:label or skos:prefLabel) of ``iris`` by language: the dataset's, else
+    those ``labels.ttl`` gives the terms of other vocabularies."""
+    wanted = sorted(set(iris))
+    labels = {
+        iri: dict(page_vocabulary(store.base).labels[iri])
+        for iri in wanted
+        if iri in page_vocabulary(store.base).labels
+    }
+    values = " ".join(str(ox.NamedNode(iri)) for iri in wanted)
     if not values:
-        return {}
+        return labels
     predicates = "|".join(f"<{predicate}>" for predicate in LABEL_PREDICATES)
-    labels: dict[str, dict[str, str]] = {}
+    found: dict[str, dict[str, str]] = {}
     for row in store.query(
         f"SELECT ?x ?label WHERE {{ VALUES ?x {{ {values} }} ?x {predicates} ?label }}"
     ):
         literal = row["label"]
-        labels.setdefault(row["x"].value, {}).setdefault(literal.language or "", literal.value)
+        found.setdefault(row["x"].value, {}).setdefault(literal.language or "", literal.value)
+    labels.update(found)
     return labels
+
+
+def is_web_iri(iri: str) -> bool:
+    """Whether ``iri`` may become a link on a page: only http and https IRIs do; a
+    ``javascript:``, ``data:`` or ``file:`` IRI from loaded data or a query never does."""
+    return iri.lower().startswith(WEB_SCHEMES)
 
 
 def _iris_in(triples: Iterable[ox.Triple]) -> set[str]:
@@ -89,188 +211,3 @@ def _distinct(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
         set(triples),
         key=lambda triple: (str(triple.predicate), str(triple.object), str(triple.subject)),
     )
-
-
-def dataset_description(store: KnowledgeStore, site: str) -> list[ox.Triple]:
-    """A VoID and DCAT description of the dataset served at ``site`` (ending in ``/``)."""
-    void = "http://rdfs.org/ns/void#"
-    dcat = "http://www.w3.org/ns/dcat#"
-    dcterms = "http://purl.org/dc/terms/"
-    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-    dataset = ox.NamedNode(f"{store.base}dataset")
-
-    def iri(value: str) -> ox.NamedNode:
-        return ox.NamedNode(value)
-
-    triples = [
-        ox.Triple(dataset, rdf_type, iri(f"{void}Dataset")),
-        ox.Triple(dataset, rdf_type, iri(f"{dcat}Dataset")),
-        ox.Triple(dataset, iri(f"{dcterms}title"), ox.Literal("odr-kg", language="en")),
-        ox.Triple(
-            dataset,
-            iri(f"{dcterms}description"),
-            ox.Literal(
-                "How disputes over cross-border trade on Alibaba.com are resolved: stages, "
-                "rule documents and articles, forums, remedies, time limits, treaties, each "
-                "fact with its source and confidence.",
-                language="en",
-            ),
-        ),
-        ox.Triple(
-            dataset, iri(f"{dcterms}license"), iri("https://creativecommons.org/licenses/by/4.0/")
-        ),
-        ox.Triple(dataset, iri(f"{void}uriSpace"), ox.Literal(store.base)),
-        ox.Triple(
-            dataset,
-            iri(f"{void}triples"),
-            ox.Literal(
-                str(store.distinct_triple_count()),
-                datatype=iri("http://www.w3.org/2001/XMLSchema#integer"),
-            ),
-        ),
-        ox.Triple(dataset, iri(f"{void}sparqlEndpoint"), iri(f"{site}sparql")),
-        ox.Triple(dataset, iri(f"{void}vocabulary"), iri(f"{store.base}def/")),
-    ]
-    for vocabulary in (
-        "http://data.europa.eu/eli/ontology#",
-        "http://www.w3.org/2004/02/skos/core#",
-        "http://www.w3.org/ns/prov#",
-        "http://purl.org/dc/terms/",
-        "http://www.w3.org/ns/org#",
-        "http://schema.org/",
-    ):
-        triples.append(ox.Triple(dataset, iri(f"{void}vocabulary"), iri(vocabulary)))
-    for suffix, media_type in DUMP_MEDIA_TYPES.items():
-        dump = iri(f"{site}dump.{suffix}")
-        distribution = ox.NamedNode(f"{site}dump.{suffix}#distribution")
-        triples += [
-            ox.Triple(dataset, iri(f"{void}dataDump"), dump),
-            ox.Triple(dataset, iri(f"{dcat}distribution"), distribution),
-            ox.Triple(distribution, rdf_type, iri(f"{dcat}Distribution")),
-            ox.Triple(distribution, iri(f"{dcat}downloadURL"), dump),
-            ox.Triple(
-                distribution,
-                iri(f"{dcat}mediaType"),
-                iri(f"https://www.iana.org/assignments/media-types/{media_type}"),
-            ),
-        ]
-    for name in ("ontology", "shapes", "kg"):
-        subset = iri(store.graph_iri(name))
-        triples += [
-            ox.Triple(dataset, iri(f"{void}subset"), subset),
-            ox.Triple(subset, rdf_type, iri(f"{void}Dataset")),
-        ]
-    return triples
-
-
-# Dump file suffixes and their media types; the suffix is also the store's export format name.
-DUMP_MEDIA_TYPES = {
-    "nt": "application/n-triples",
-    "ttl": "text/turtle",
-    "jsonld": "application/ld+json",
-    "trig": "application/trig",
-}
-
-
-@dataclass(frozen=True)
-class TermDoc:
-    """One ontology term as its documentation page shows it."""
-
-    iri: str
-    name: str
-    labels: dict[str, str]
-    definition: str
-    parents: list[str]
-    domain: list[str]
-    range: list[str]
-
-
-def ontology_terms(store: KnowledgeStore, kind: str) -> list[TermDoc]:
-    """The classes (``kind="class"``) or properties (``"property"``) of the ontology graph."""
-    types = {
-        "class": "<http://www.w3.org/2002/07/owl#Class>",
-        "property": "<http://www.w3.org/2002/07/owl#ObjectProperty> "
-        "<http://www.w3.org/2002/07/owl#DatatypeProperty>",
-    }[kind]
-    namespace = f"{store.base}def/"
-    query = f"""
-        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-        PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-        SELECT ?term ?label ?definition ?parent ?domain ?range WHERE {{
-            GRAPH <{store.graph_iri("ontology")}> {{
-                VALUES ?type {{ {types} }}
-                ?term a ?type ; rdfs:label ?label ; skos:definition ?definition .
-                OPTIONAL {{ ?term rdfs:subClassOf|rdfs:subPropertyOf ?parent }}
-                OPTIONAL {{ ?term rdfs:domain ?domain }}
-                OPTIONAL {{ ?term rdfs:range ?range }}
-            }}
-        }}"""
-    terms: dict[str, dict] = {}
-    for row in store.query(query):
-        iri = row["term"].value
-        entry = terms.setdefault(
-            iri,
-            {
-                "labels": {},
-                "definition": row["definition"].value,
-                "parents": set(),
-                "domain": set(),
-                "range": set(),
-            },
-        )
-        entry["labels"][row["label"].language] = row["label"].value
-        for key in ("parent", "domain", "range"):
-            if row[key] is not None:
-                entry["parents" if key == "parent" else key].add(row[key].value)
-    return [
-        TermDoc(
-            iri=iri,
-            name=iri.removeprefix(namespace),
-            labels=entry["labels"],
-            definition=entry["definition"],
-            parents=sorted(entry["parents"]),
-            domain=sorted(entry["domain"]),
-            range=sorted(entry["range"]),
-        )
-        for iri, entry in sorted(terms.items())
-    ]
-
-
-def jsonld_context(store: KnowledgeStore) -> dict[str, object]:
-    """A JSON-LD context for our vocabulary: each term by its local name; object properties
-    typed ``@id``, datatype properties typed by their range."""
-    context: dict[str, object] = {
-        "odr": f"{store.base}def/",
-        "xsd": "http://www.w3.org/2001/XMLSchema#",
-        "schema": "http://schema.org/",
-        "id": "@id",
-        "type": "@type",
-    }
-    query = f"""
-        PREFIX owl: <http://www.w3.org/2002/07/owl#>
-        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-        SELECT ?term ?type ?range WHERE {{
-            GRAPH <{store.graph_iri("ontology")}> {{
-                VALUES ?type {{ owl:Class owl:ObjectProperty owl:DatatypeProperty }}
-                ?term a ?type .
-                OPTIONAL {{ ?term rdfs:range ?range }}
-            }}
-        }} ORDER BY ?term"""
-    namespace = f"{store.base}def/"
-    for row in store.query(query):
-        iri = row["term"].value
-        name = iri.removeprefix(namespace)
-        if "/" in name:  # a term of another vocabulary under def/, e.g. def/lookup/
-            continue
-        kind = row["type"].value.rsplit("#", 1)[-1]
-        if kind == "Class":
-            context[name] = iri
-        elif kind == "ObjectProperty":
-            context[name] = {"@id": iri, "@type": "@id"}
-        elif row["range"] is not None and row["range"].value.startswith(
-            "http://www.w3.org/2001/XMLSchema#"
-        ):
-            context[name] = {"@id": iri, "@type": row["range"].value}
-        else:
-            context[name] = {"@id": iri}
-    return {"@context": context}

@@ -1,5 +1,6 @@
 """The SPARQL 1.1 Protocol over the knowledge store: reading a request, formats, the service
-description. No Flask here: the blueprint in :mod:`odr_kg.web.sparql` hands in plain values.
+description, and the example questions. No Flask here: the blueprint in :mod:`odr_kg.web.sparql`
+hands in plain values. How a result is shown to people is :mod:`odr_kg.workbench`'s work.
 
 The endpoint is read-only. Updates are refused, and so are queries that would reach outside the
 store (``SERVICE``; ``LOAD`` belongs to updates but is named for clarity), before pyoxigraph
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
@@ -18,7 +19,7 @@ import pyoxigraph as ox
 
 from odr_kg import resources
 from odr_kg.sparql_tokens import keywords, service_targets
-from odr_kg.store import GRAPH_NAMES, KnowledgeStore, QueryResult, compact_iri, triples_of
+from odr_kg.store import GRAPH_NAMES, KnowledgeStore, QueryResult
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 QUERY_MEDIA_TYPE = "application/sparql-query"
@@ -87,26 +88,6 @@ DESCRIPTION_MEDIA_TYPES: dict[str, str] = {
     "application/rdf+xml": "rdfxml",
 }
 HTML_MEDIA_TYPE = "text/html"
-# The workbench's download links per kind of result: `format` name, label and file extension.
-# CSV and TSV have no form for an ASK answer (SPARQL 1.1 Query Results CSV and TSV, section 1).
-DOWNLOAD_FORMATS: dict[str, dict[str, tuple[str, str]]] = {
-    "boolean": {"json": ("SPARQL JSON", "srj"), "xml": ("SPARQL XML", "srx")},
-    "solutions": {
-        "json": ("SPARQL JSON", "srj"),
-        "xml": ("SPARQL XML", "srx"),
-        "csv": ("CSV", "csv"),
-        "tsv": ("TSV", "tsv"),
-    },
-    "graph": {
-        "turtle": ("Turtle", "ttl"),
-        "ntriples": ("N-Triples", "nt"),
-        "jsonld": ("JSON-LD", "jsonld"),
-        "rdfxml": ("RDF/XML", "rdf"),
-        "trig": ("TriG", "trig"),
-        "nquads": ("N-Quads", "nq"),
-    },
-}
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 # Keywords refused before evaluation, with the reason given to the client.
 FORBIDDEN_KEYWORDS = {
@@ -161,28 +142,6 @@ class ForbiddenQueryError(ProtocolError):
 
 class NotAcceptableError(ProtocolError):
     """No result format fits both the result and what the client accepts."""
-
-
-@dataclass(frozen=True)
-class Cell:
-    """An RDF term of a result as people read it: ``text`` (an IRI compacted with the store's
-    prefixes), ``iri`` for an IRI to link to, ``note`` a literal's language or datatype."""
-
-    text: str
-    iri: str | None = None
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class ResultTable:
-    """A query result for an HTML table: the first rows of it (``None``: unbound), how many
-    there are in all, or the answer of an ASK."""
-
-    kind: str
-    columns: list[str] = field(default_factory=list)
-    rows: list[list[Cell | None]] = field(default_factory=list)
-    total: int = 0
-    boolean: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -331,55 +290,6 @@ def requested_media_type(kind: str, formats: Sequence[str]) -> str | None:
     raise NotAcceptableError(
         f"format {', '.join(map(repr, formats))} does not fit a {kind} result; "
         f"use one of {', '.join(names)}"
-    )
-
-
-def result_table(result: QueryResult, prefixes: Mapping[str, str], limit: int) -> ResultTable:
-    """``result`` as a table of at most ``limit`` rows: the variables of a SELECT, subject,
-    predicate and object of a CONSTRUCT or DESCRIBE. Consumes ``result``."""
-    kind = result_kind(result)
-    if isinstance(result, ox.QueryBoolean):
-        return ResultTable(kind, boolean=bool(result))
-    if isinstance(result, ox.QueryTriples):
-        columns = ["subject", "predicate", "object"]
-        rows: Iterable[Sequence[ox.Term | None]] = (
-            (triple.subject, triple.predicate, triple.object) for triple in triples_of(result)
-        )
-    else:
-        columns = [variable.value for variable in result.variables]
-        rows = ([solution[name] for name in columns] for solution in result)
-    shown: list[list[Cell | None]] = []
-    total = 0
-    for total, row in enumerate(rows, start=1):
-        if total <= limit:
-            shown.append([None if term is None else _cell(term, prefixes) for term in row])
-    return ResultTable(kind, columns, shown, total)
-
-
-def _cell(term: ox.Term, prefixes: Mapping[str, str]) -> Cell:
-    if isinstance(term, ox.NamedNode):
-        compacted = compact_iri(term.value, prefixes)
-        return Cell(term.value if compacted.startswith("<") else compacted, iri=term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Cell(term.value, note=f"@{term.language}")
-        datatype = term.datatype.value
-        return Cell(
-            term.value, note="" if datatype == XSD_STRING else compact_iri(datatype, prefixes)
-        )
-    return Cell(str(term))
-
-
-def prefix_declarations(prefixes: Mapping[str, str], base: str) -> str:
-    """``PREFIX`` lines for ``prefixes``: the vocabularies first, then the namespaces of the
-    resources minted under ``base`` (``id/``, ``eli/``), each group by name."""
-
-    def order(item: tuple[str, str]) -> tuple[bool, str]:
-        return item[1].startswith((f"{base}id/", f"{base}eli/")), item[0]
-
-    return "".join(
-        f"PREFIX {prefix}: <{namespace}>\n"
-        for prefix, namespace in sorted(prefixes.items(), key=order)
     )
 
 

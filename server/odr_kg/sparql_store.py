@@ -20,7 +20,8 @@ anonymous user; it takes Graph Store writes at ``/sparql-graph-crud-auth`` (and 
 from an account with the ``SPARQL_UPDATE`` role.
 
 Virtuoso 7.2 answers ``ASK`` with a one-column table (``__ASK_RETVAL``, 1 or no row) rather than
-a boolean; :meth:`SparqlEndpointStore.query` reads it as the boolean it stands for.
+a boolean, and a ``CONSTRUCT`` with a table of ``s p o`` rows rather than a graph;
+:meth:`SparqlEndpointStore.query` reads each as what it stands for.
 
 Row caps: some stores cut a SELECT result at a configured number of rows without saying so
 (Virtuoso's ``ResultSetMaxRows``). Given ``max_rows``, a result of exactly that many rows is
@@ -163,6 +164,8 @@ class SparqlEndpointStore(KnowledgeStore):
                 ) from error
             if isinstance(result, ox.QuerySolutions) and _is_virtuoso_ask(result, sparql):
                 return _boolean(any(True for _ in result))
+            if isinstance(result, ox.QuerySolutions) and _is_virtuoso_graph(result, sparql):
+                return as_query_triples([ox.Triple(r["s"], r["p"], r["o"]) for r in result])
             if self.max_rows is not None and isinstance(result, ox.QuerySolutions):
                 return self._checked(result)
             return result
@@ -427,6 +430,14 @@ _PLAIN_LABEL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 def _is_virtuoso_ask(result: ox.QuerySolutions, sparql: str) -> bool:
     names = [variable.value for variable in result.variables]
     return names == [VIRTUOSO_ASK_VARIABLE] and "ASK" in keywords(sparql)
+
+
+def _is_virtuoso_graph(result: ox.QuerySolutions, sparql: str) -> bool:
+    """Virtuoso 7.2 answers a CONSTRUCT or DESCRIBE asked for SPARQL JSON first with a table of
+    its triples, one ``s p o`` row each."""
+    names = [variable.value for variable in result.variables]
+    words = keywords(sparql)
+    return names == ["s", "p", "o"] and ("CONSTRUCT" in words or "DESCRIBE" in words)
 
 
 def _boolean(value: bool) -> ox.QueryBoolean:

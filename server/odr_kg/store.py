@@ -5,8 +5,11 @@ interface (:class:`KnowledgeStore`) with two implementations.
 - :class:`odr_kg.sparql_store.SparqlEndpointStore`: any SPARQL 1.1 store over HTTP.
 
 Each part is a named graph under the base IRI: ``<base>graph/ontology``, ``<base>graph/shapes``
-and ``<base>graph/kg``; files loaded with ``odr-kg serve --data`` go into further named graphs
-(``<base>graph/data/<file name>`` unless named), case graphs into ``<base>graph/case/<name>``.
+and ``<base>graph/kg``, and ``<base>graph/inferred`` with the RDFS entailments the ontology
+declares (types through ``rdfs:subClassOf``, statements through ``rdfs:subPropertyOf``), written
+by the rule ``queries/entailment/rdfs.rq`` each time data is loaded. Files loaded with ``odr-kg
+serve --data`` go into further named graphs (``<base>graph/data/<file name>`` unless named),
+case graphs into ``<base>graph/case/<name>``.
 Queries see the union of all named graphs as their default graph, so a question needs no
 ``GRAPH`` clause; ``GRAPH`` still reaches a single part.
 """
@@ -31,7 +34,10 @@ QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 
 FormatT = TypeVar("FormatT", ox.QueryResultsFormat, ox.RdfFormat)
 
-GRAPH_NAMES = ("ontology", "shapes", "kg")
+# The graphs read from the packaged files, and with the inferred graph, every graph of ours.
+PACKAGED_GRAPH_NAMES = ("ontology", "shapes", "kg")
+INFERRED_GRAPH_NAME = "inferred"
+GRAPH_NAMES = (*PACKAGED_GRAPH_NAMES, INFERRED_GRAPH_NAME)
 
 # Formats for SELECT and ASK results.
 RESULTS_FORMATS: dict[str, ox.QueryResultsFormat] = {
@@ -222,11 +228,20 @@ class KnowledgeStore(ABC):
         return self.has_graph(self.graph_iri("kg"))
 
     def load_packaged(self) -> None:
-        """(Re)write the packaged ontology, shapes and knowledge graph as named graphs.
-        Idempotent: each graph is replaced, never added to twice."""
+        """(Re)write the packaged ontology, shapes and knowledge graph as named graphs, then
+        the inferred graph. Idempotent: each graph is replaced, never added to twice."""
         graphs, prefixes = packaged_graphs(self.base)
-        self.add_graphs({self.graph_iri(name): graphs[name] for name in GRAPH_NAMES})
+        self.add_graphs({self.graph_iri(name): graphs[name] for name in PACKAGED_GRAPH_NAMES})
         self.prefixes.update(prefixes)
+        self.infer()
+
+    def infer(self) -> int:
+        """(Re)write the named graph ``<base>graph/inferred`` from every other graph of the
+        store with the rule ``queries/entailment/rdfs.rq``; return its number of triples.
+        Called by every way of loading data; call it after writing with :meth:`add_graphs`."""
+        triples = triples_of(self.query(entailment_rule(self.base)))
+        self.add_graphs({self.graph_iri(INFERRED_GRAPH_NAME): triples})
+        return len(triples)
 
     def use_packaged_prefixes(self) -> None:
         """Take the prefixes of the packaged files, for a store loaded earlier."""
@@ -242,6 +257,7 @@ class KnowledgeStore(ABC):
         triples, prefixes = self.parse_file(path)
         self.add_graphs({graph_iri: triples}, replace=False)
         self.prefixes.update(prefixes)
+        self.infer()
 
     def parse_file(self, path: str | Path | Traversable) -> tuple[list[ox.Triple], dict[str, str]]:
         """The triples of an RDF file (rebased, by extension) and the prefixes it declares;
@@ -340,6 +356,8 @@ class EmbeddedStore(KnowledgeStore):
         store = cls(base, path)
         if store.is_loaded():
             store.use_packaged_prefixes()
+            if not store.has_graph(store.graph_iri(INFERRED_GRAPH_NAME)):
+                store.infer()  # a store written before the inferred graph existed
         else:
             store.load_packaged()
         return store
@@ -444,7 +462,7 @@ def parse_text(
 
 @functools.cache
 def packaged_graphs(base: str) -> tuple[dict[str, list[ox.Triple]], dict[str, str]]:
-    """The triples of each packaged graph (:data:`GRAPH_NAMES`) rebased onto ``base``, and
+    """The triples of each packaged graph (:data:`PACKAGED_GRAPH_NAMES`) rebased onto ``base``, and
     the prefixes their files declare. Parsed once per base; do not modify the result."""
     files_of_graph = {
         "ontology": [("ontology", entry) for entry in resources.ontology_files()],
@@ -465,6 +483,13 @@ def packaged_graphs(base: str) -> tuple[dict[str, list[ox.Triple]], dict[str, st
             graphs[name] += triples
             prefixes.update(declared)
     return graphs, prefixes
+
+
+@functools.cache
+def entailment_rule(base: str) -> str:
+    """The CONSTRUCT query whose answer is the inferred graph, rebased onto ``base``."""
+    entry = resources.data_dir("queries") / "entailment" / "rdfs.rq"
+    return resources.read_data_text(entry, base)
 
 
 def split_data_option(option: str) -> tuple[str, str | None]:

@@ -9,7 +9,7 @@ from flask import Flask
 
 from odr_kg import limits
 from odr_kg.resources import DEFAULT_BASE
-from odr_kg.web import api, home, linked_data, lookup, openapi, security, sparql
+from odr_kg.web import api, home, linked_data, lookup, openapi, security, sparql, text, workbench
 from odr_kg.web.extension import get_store, init_app
 
 __all__ = ["create_app", "get_store", "init_app"]
@@ -29,9 +29,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     security.init_app(app)
+    text.init_app(app)
     init_app(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(sparql.bp)
+    app.register_blueprint(workbench.bp)
     app.register_blueprint(linked_data.bp)
     api.init_app(app)
     app.register_blueprint(api.bp)

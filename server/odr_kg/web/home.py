@@ -1,13 +1,28 @@
-"""The front page and the health check."""
+"""The front door: the home page, the page on linking to the dataset, the health check, and the
+site's error pages (a styled page for browsers, the plain answer for everyone else)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, render_template
+from flask import Blueprint, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
 
+from odr_kg.sparql_protocol import example_queries
 from odr_kg.store import GRAPH_NAMES
 from odr_kg.web.extension import get_store
 
 bp = Blueprint("home", __name__)
+
+# Where a first visit may start reading: paths under the base, with what they are.
+STARTING_POINTS = (
+    ("id/scheme/stages", "The four stages of a dispute"),
+    ("eli/alibaba/transaction-dispute-rules", "Transaction Dispute Rules and their articles"),
+    ("eli/alibaba/trade-assurance-rules", "Trade Assurance Services Rules"),
+    ("id/forum/hkiac", "Hong Kong International Arbitration Centre"),
+    ("id/treaty/new-york-convention", "New York Convention"),
+    ("id/confidence/low", "What rests on a weak source"),
+)
+# The example question that lists every outgoing link with its source and confidence.
+LINKS_QUESTION = "17-links-to-other-datasets.rq"
 
 
 @bp.get("/")
@@ -18,9 +33,49 @@ def index() -> str:
         {"name": name, "iri": store.graph_iri(name), "triples": sizes.get(store.graph_iri(name), 0)}
         for name in GRAPH_NAMES
     ]
-    return render_template("index.html", base=store.base, graphs=graphs, total=len(store))
+    graphs += [
+        {"name": "loaded", "iri": iri, "triples": size}
+        for iri, size in sizes.items()
+        if iri not in {graph["iri"] for graph in graphs}
+    ]
+    return render_template(
+        "index.html",
+        base=store.base,
+        graphs=graphs,
+        total=len(store),
+        examples=len(example_queries(store.base)),
+        starting_points=STARTING_POINTS,
+    )
+
+
+@bp.get("/linking")
+def linking() -> str:
+    store = get_store()
+    (question,) = [e for e in example_queries(store.base) if e["name"] == LINKS_QUESTION]
+    return render_template(
+        "linking.html",
+        base=store.base,
+        links=list(store.query(question["text"])),
+        question=question,
+    )
 
 
 @bp.get("/health")
 def health() -> Response:
     return jsonify(status="ok", triples=len(get_store()))
+
+
+@bp.app_errorhandler(HTTPException)
+def error_page(error: HTTPException) -> HTTPException | tuple[str, int]:
+    """A browser gets the error in the site's layout; an API client or a SPARQL client gets
+    the answer it always had."""
+    wants_page = (
+        request.accept_mimetypes.best_match(["text/plain", "application/json", "text/html"])
+        == "text/html"
+    )
+    if not wants_page or request.path.startswith("/api/") or error.code is None:
+        return error
+    page = render_template(
+        "error.html", code=error.code, name=error.name, description=error.description
+    )
+    return page, error.code

@@ -2,7 +2,8 @@
 
 An IRI ``<base><path>`` is served at ``/<path>`` on this host. The IRIs are slash IRIs, so each
 answers directly (no 303 redirect): HTML for browsers, Turtle, JSON-LD or N-Triples by content
-negotiation, or by a suffix (``.ttl``, ``.jsonld``, ``.nt``) for links.
+negotiation, or by a suffix (``.ttl``, ``.jsonld``, ``.nt``) for links. The pages show terms by
+their labels, in English or (``?lang=zh``) Chinese.
 """
 
 from __future__ import annotations
@@ -10,16 +11,19 @@ from __future__ import annotations
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
+from odr_kg.dataset import DUMP_MEDIA_TYPES, dataset_description, jsonld_context, ontology_terms
+from odr_kg.legal_structure import structure
 from odr_kg.linked_data import (
     CONFIDENCE,
-    DUMP_MEDIA_TYPES,
-    dataset_description,
+    ResourceDescription,
     describe,
-    jsonld_context,
-    ontology_terms,
+    is_web_iri,
+    labels_of,
+    page_vocabulary,
 )
 from odr_kg.store import used_prefixes
 from odr_kg.web.extension import get_store
+from odr_kg.web.text import page_language
 
 bp = Blueprint("linked_data", __name__)
 
@@ -32,6 +36,15 @@ RESOURCE_FORMATS: dict[str, ox.RdfFormat] = {
 }
 SUFFIXES = {".ttl": "text/turtle", ".jsonld": "application/ld+json", ".nt": "application/n-triples"}
 MINTED_FOLDERS = ("id", "eli", "def", "shapes")
+ELI_LEGAL_RESOURCE = "http://data.europa.eu/eli/ontology#LegalResource"
+ELI_SUBDIVISION = "http://data.europa.eu/eli/ontology#LegalResourceSubdivision"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+VOID_PREFIXES = {
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "void": "http://rdfs.org/ns/void#",
+}
 
 
 def negotiate(path: str) -> tuple[str, str | None]:
@@ -44,17 +57,16 @@ def negotiate(path: str) -> tuple[str, str | None]:
     return path, request.accept_mimetypes.best_match([HTML, *RESOURCE_FORMATS])
 
 
+def not_acceptable(media_types: list[str]) -> None:
+    abort(406, description="This resource is available as " + ", ".join(media_types) + ".")
+
+
 @bp.get("/def")
 @bp.get("/<any(id, eli, def, shapes):folder>/<path:rest>")
 def resource(folder: str = "def", rest: str = "") -> Response | str:
     path, media_type = negotiate(f"{folder}/{rest}" if rest else folder)
     if media_type is None:
-        abort(
-            406,
-            description="This resource is available as "
-            + ", ".join([HTML, *RESOURCE_FORMATS])
-            + ".",
-        )
+        not_acceptable([HTML, *RESOURCE_FORMATS])
     store = get_store()
     iri = store.base + path
     try:
@@ -65,21 +77,9 @@ def resource(folder: str = "def", rest: str = "") -> Response | str:
     if description is None:
         abort(404, description=f"The dataset says nothing about <{iri}>.")
     if media_type == HTML and path == "def":
-        return render_template(
-            "ontology.html",
-            description=description,
-            classes=ontology_terms(store, "class"),
-            properties=ontology_terms(store, "property"),
-        )
+        return ontology_page(description)
     if media_type == HTML:
-        lang = "zh" if request.args.get("lang") == "zh" else "en"
-        return render_template(
-            "resource.html",
-            description=description,
-            lang=lang,
-            base=store.base,
-            confidence=[t.object for t in description.outgoing if t.predicate.value == CONFIDENCE],
-        )
+        return resource_page(description)
     triples = description.triples()
     body = ox.serialize(
         triples,
@@ -87,6 +87,37 @@ def resource(folder: str = "def", rest: str = "") -> Response | str:
         prefixes=used_prefixes(triples, store.prefixes),
     )
     return Response(body, mimetype=media_type, headers={"Vary": "Accept"})
+
+
+def resource_page(description: ResourceDescription) -> str:
+    types = {term.value for term in description.values(RDF_TYPE)}
+    legal = bool(types & {ELI_LEGAL_RESOURCE, ELI_SUBDIVISION})
+    return render_template(
+        "resource.html",
+        description=description,
+        lang=page_language(),
+        structure=structure(get_store(), description.iri) if legal else None,
+        confidence=description.values(CONFIDENCE),
+    )
+
+
+def ontology_page(description: ResourceDescription) -> str:
+    store = get_store()
+    classes = ontology_terms(store, "class")
+    properties = ontology_terms(store, "property")
+    mentioned = {
+        iri
+        for term in (*classes, *properties)
+        for iri in (*term.parents, *term.domain, *term.range)
+    }
+    return render_template(
+        "ontology.html",
+        description=description,
+        classes=classes,
+        properties=properties,
+        labels=labels_of(store, mentioned),
+        lang=page_language(),
+    )
 
 
 @bp.get("/dump.<any(nt, ttl, jsonld, trig):suffix>")
@@ -107,22 +138,70 @@ def context() -> Response:
 
 
 @bp.get("/.well-known/void")
-def void() -> Response:
+@bp.get("/.well-known/void.ttl")
+@bp.get("/dataset")
+def void() -> Response | str:
+    """The VoID and DCAT description: Turtle for RDF clients (and at ``void.ttl``), a page
+    for browsers."""
     store = get_store()
     triples = dataset_description(store, request.host_url)
-    prefixes = {
-        "dcat": "http://www.w3.org/ns/dcat#",
-        "dcterms": "http://purl.org/dc/terms/",
-        "void": "http://rdfs.org/ns/void#",
-    }
-    body = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)
-    return Response(body, mimetype="text/turtle")
+    media_type = (
+        request.accept_mimetypes.best_match([HTML, "text/turtle"])
+        if request.accept_mimetypes and not request.path.endswith(".ttl")
+        else "text/turtle"
+    )
+    if media_type is None:
+        not_acceptable(["text/turtle", HTML])
+    if media_type == HTML:
+        dataset = f"{store.base}dataset"
+        subjects = sorted(
+            {
+                t.subject.value
+                for t in triples
+                if t.subject.value != dataset and t.predicate.value == RDF_TYPE
+            }
+        )
+        iris = {
+            term.value
+            for t in triples
+            for term in (t.predicate, t.object)
+            if isinstance(term, ox.NamedNode)
+        }
+        labels = labels_of(store, iris) | {
+            t.subject.value: {t.object.language or "": t.object.value}
+            for t in triples
+            if t.predicate.value == "http://www.w3.org/2000/01/rdf-schema#label"
+            and t.object.language == "en"
+        }
+        return render_template(
+            "void.html",
+            dataset=ResourceDescription(
+                dataset,
+                [t for t in triples if t.subject.value == dataset],
+                [],
+                labels,
+                vocabulary=page_vocabulary(store.base),
+            ),
+            parts=[
+                ResourceDescription(
+                    subject, [t for t in triples if t.subject.value == subject], [], labels
+                )
+                for subject in subjects
+            ],
+            lang=page_language(),
+        )
+    body = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=VOID_PREFIXES)
+    return Response(body, mimetype="text/turtle", headers={"Vary": "Accept"})
 
 
-@bp.app_template_filter("local_link")
-def local_link(iri: str) -> str:
-    """The path on this host of an IRI under the base, else the IRI itself."""
+@bp.app_template_filter("href")
+def href(iri: str) -> str | None:
+    """Where a link to ``iri`` goes: the page on this host of an IRI we mint, the IRI itself
+    for any other http(s) IRI, and nowhere (``None``: no link) for any other scheme, such as
+    ``javascript:`` or ``data:`` in loaded data or a query's answer."""
     base = get_store().base
     if iri.startswith(base) and iri[len(base) :].split("/", 1)[0] in MINTED_FOLDERS:
         return "/" + iri[len(base) :]
-    return iri
+    if is_web_iri(iri):
+        return iri
+    return None

@@ -1,25 +1,16 @@
-"""The SPARQL 1.1 Protocol endpoint, ``/sparql``: queries, the service description and the
-query workbench for people. Reading the request and choosing formats is
-:mod:`odr_kg.sparql_protocol`'s work.
+"""The SPARQL 1.1 Protocol endpoint, ``/sparql``: queries and the service description. Reading
+the request and choosing formats is :mod:`odr_kg.sparql_protocol`'s work.
 
 A request whose ``Accept`` puts ``text/html`` first (a browser's does; SPARQL clients never ask
-for it) gets the workbench: the query in an editor, its results as a table, download links
-that name a ``format``. Every other request gets the protocol's answer unchanged."""
+for it) gets the query workbench, :mod:`odr_kg.web.workbench`. Every other request gets the
+protocol's answer unchanged."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import pyoxigraph as ox
-from flask import (
-    Blueprint,
-    Response,
-    current_app,
-    make_response,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, current_app, request, url_for
 
 from odr_kg.jobs import JobFailedError, QueryAnswer, QueryJob, evaluate, read_outcome
 from odr_kg.limits import (
@@ -32,7 +23,6 @@ from odr_kg.limits import (
 )
 from odr_kg.sparql_protocol import (
     DESCRIPTION_MEDIA_TYPES,
-    DOWNLOAD_FORMATS,
     HTML_MEDIA_TYPE,
     RESULT_MEDIA_TYPES,
     ForbiddenQueryError,
@@ -40,21 +30,19 @@ from odr_kg.sparql_protocol import (
     NotAcceptableError,
     ProtocolError,
     ProtocolRequest,
-    ResultTable,
     UnsupportedMediaTypeError,
     UpdateRefusedError,
-    example_queries,
     is_operation,
-    prefix_declarations,
     read_request,
     requested_media_type,
     result_kind,
-    result_table,
     service_description,
 )
 from odr_kg.store import QuerySyntaxError, serialize_results, used_prefixes
 from odr_kg.web.extension import get_query_workers, get_store
 from odr_kg.web.security import client_address, get_client_budget
+from odr_kg.web.workbench import TABLE_ROW_LIMIT, workbench
+from odr_kg.workbench import result_table
 from odr_kg.workers import WorkerError
 
 bp = Blueprint("sparql", __name__)
@@ -72,18 +60,6 @@ STATUS_OF_ERROR: dict[type[Exception], int] = {
     InvalidTimeoutError: 400,
     OverBudgetError: 429,
 }
-# What the workbench shows first, after the PREFIX lines of every prefix the store knows.
-DEFAULT_QUERY = """
-SELECT ?class ?label
-WHERE {
-  ?class a owl:Class ;
-         rdfs:label ?label .
-  FILTER (lang(?label) = "en")
-}
-ORDER BY ?class
-"""
-# The workbench shows this many rows at most; the download links give them all.
-TABLE_ROW_LIMIT = 1000
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
@@ -156,54 +132,6 @@ def describe() -> Response | str:
     prefixes = {"sd": "http://www.w3.org/ns/sparql-service-description#", **store.prefixes}
     body = ox.serialize(triples, format=rdf_format, prefixes=used_prefixes(triples, prefixes))
     return _response(body, media_type)
-
-
-def workbench(
-    query: str | None = None,
-    operation: ProtocolRequest | None = None,
-    table: ResultTable | None = None,
-    error: str | None = None,
-    status: int = 200,
-    truncated: bool = False,
-) -> Response:
-    """The workbench page: ``query`` in the editor (the default query when ``None``), the
-    results ``table`` of ``operation`` with its download links, or the ``error`` it met."""
-    store = get_store()
-    if query is None:
-        query = prefix_declarations(store.prefixes, store.base) + DEFAULT_QUERY
-    graphs = {
-        "default-graph-uri": (operation.default_graphs or []) if operation else [],
-        "named-graph-uri": (operation.named_graphs or []) if operation else [],
-    }
-    downloads = []
-    if table is not None:
-        downloads = [
-            {
-                "label": label,
-                "file": f"results.{extension}",
-                "url": url_for("sparql.endpoint", query=query, format=name, **graphs),
-            }
-            for name, (label, extension) in DOWNLOAD_FORMATS[table.kind].items()
-        ]
-    examples = example_queries(store.base)
-    # A browser sends a textarea's lines ended by CRLF (HTML, form submission).
-    lines = query.replace("\r\n", "\n")
-    page = render_template(
-        "sparql.html",
-        examples=examples,
-        selected=next((e["name"] for e in examples if e["text"] == lines), None),
-        query=query,
-        graphs=graphs,
-        table=table,
-        downloads=downloads,
-        error=error,
-        status=status,
-        truncated=truncated,
-        max_rows=current_app.config["MAX_ROWS"],
-    )
-    response = make_response(page, status)
-    response.vary.add("Accept")
-    return response
 
 
 def prefers_html() -> bool:
