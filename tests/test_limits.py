@@ -70,6 +70,15 @@ def test_the_shape_check_passes_the_example_queries(client: FlaskClient) -> None
         ("SELECT * WHERE { FILTER(" + "(" * 40 + "1" + ")" * 40 + ") }", "nests brackets"),
         (patterns(90), "triple patterns"),
         ("SELECT * WHERE { ?s ?p " + ", ".join(f"'{i}'" for i in range(90)) + " }", "patterns"),
+        # "<((…))&&?x>" reads as an IRI to a tokenizer, as brackets to the engine.
+        (
+            "SELECT * WHERE { ?a ?b ?c FILTER(?a<" + "(" * 40 + "?b" + ")" * 40 + "&&?x>?c) }",
+            "nests brackets",
+        ),
+        (
+            "SELECT * WHERE { ?a ?b ?c FILTER(IF(?a<(" + "*".join(["?b"] * 300) + "),?x>?c,1)) }",
+            "operators",
+        ),
     ],
 )
 def test_the_shape_check_refuses(query: str, reason: str) -> None:
@@ -289,6 +298,8 @@ def test_a_healthy_query_answers_while_five_pathological_ones_run(
         "SELECT * WHERE { ?s " + "/".join(["<urn:x:p>"] * 2_000) + " ?o }",
         "SELECT * WHERE { ?s " + "|".join(["<urn:x:p>"] * 2_000) + " ?o }",
         "SELECT * WHERE { ?s " + "^" * 3_000 + "<urn:x:p> ?o }",
+        "SELECT * WHERE { ?a ?b ?c FILTER(?a<" + "/".join(["1"] * 3_000) + "&&?x>?c) }",
+        "SELECT * WHERE { ?a ?b ?c FILTER(?a<" + "+".join(["?b"] * 3_000) + "||?x>?c) }",
     ],
 )
 def test_long_expressions_are_400_before_evaluation(client: FlaskClient, query: str) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from odr_kg.sparql_tokens import keywords, service_targets, tokens
+from odr_kg.sparql_tokens import engine_tokens, keywords, service_targets, tokens
 from odr_kg.store import EmbeddedStore, KnowledgeStore
 
 SPELLINGS_FILE = Path(__file__).parent / "data" / "service-spellings.txt"
@@ -106,7 +106,6 @@ def test_the_scanner_finds_service_or_load_in_every_spelling(template: str) -> N
         'SELECT ?x { ?s ?p "SERVICE <http://127.0.0.1:9/>" }',
         "SELECT ?x { ?s ?p '''\nSERVICE <http://127.0.0.1:9/> { ?x ?y ?z }\n''' }",
         "SELECT ?x { ?s <http://schema.org/Service> ?x }",
-        "PREFIX SERVICE: <urn:x:> SELECT ?x { ?s SERVICE:x ?x }",
         "PREFIX ex: <urn:x:> SELECT ?x { ?s ex:SERVICE ?x }",
         "PREFIX ex: <urn:x:> SELECT ?x { ?s ex:a.SERVICE ?x }",
         "SELECT ?x { ?s ?p ?x } # SERVICE <http://127.0.0.1:9/>",
@@ -158,6 +157,38 @@ def test_tokens_follow_the_grammar(text: str, expected: list[tuple[str, str]]) -
     assert list(tokens(text)) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("SERVICESILENT<urn:a>", [("name", "SERVICE"), ("name", "SILENT"), ("iri", "<urn:a>")]),
+        ("SERVICEex:", [("name", "SERVICE"), ("pname", "ex:")]),
+        ("trueSERVICE", [("name", "true"), ("name", "SERVICE")]),
+        ("FROMNAMED<g>", [("name", "FROM"), ("name", "NAMED"), ("iri", "<g>")]),
+        (
+            "?a<(?b)&&?c>?d",
+            [
+                ("variable", "?a"),
+                ("other", "<"),
+                ("other", "("),
+                ("variable", "?b"),
+                ("other", ")"),
+                ("other", "&&"),
+                ("variable", "?c"),
+                ("other", ">"),
+                ("variable", "?d"),
+            ],
+        ),
+        ("<http://schema.org/Service>", [("iri", "<http://schema.org/Service>")]),
+        ("ex:service", [("pname", "ex:service")]),
+    ],
+)
+def test_engine_tokens_read_what_the_engine_may_read(
+    text: str, expected: list[tuple[str, str]]
+) -> None:
+    assert list(engine_tokens(text)) == expected
+
+
 def test_service_targets() -> None:
     query = "SELECT * { SERVICE <urn:a> {} SERVICE SILENT <urn:b> {} 1.SERVICE ?v {} }"
     assert service_targets(query) == ["urn:a", "urn:b", None]
+    assert service_targets("SELECT * { SERVICESILENT<urn:c> {} SERVICEex: {} }") == ["urn:c", None]

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from odr_kg.sparql_tokens import tokens
+from odr_kg.sparql_tokens import engine_tokens
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ def check_query_shape(
         )
     depth = deepest = 0
     groups = separators = operators = 0
-    for kind, text in tokens(query):
+    for kind, text in engine_tokens(query):
         if kind != "other":
             continue
         if text in _OPENING:
