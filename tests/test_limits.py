@@ -180,6 +180,35 @@ def test_query_time_over_the_budget_is_429() -> None:
     assert "the limit is 0.5 s" in refused.text
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        # Twenty values of 1 MiB each (a doubling chain of CONCAT), and one of 16 MiB.
+        "SELECT ?v WHERE { VALUES ?n { " + " ".join(map(str, range(20))) + " } "
+        + "BIND(CONCAT(STR(?n), '-') AS ?v0) "
+        + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(19))
+        + " BIND(?v19 AS ?v) }",
+        "SELECT ?v WHERE { BIND('xx' AS ?v0) "
+        + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(23))
+        + " BIND(?v23 AS ?v) }",
+        "CONSTRUCT { ?s <urn:x:p> ?v } WHERE { VALUES ?s { <urn:x:a> <urn:x:b> <urn:x:c> } "
+        + "BIND('xxxx' AS ?v0) "
+        + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(20))
+        + " BIND(?v20 AS ?v) }",
+    ],
+)
+def test_answers_are_cut_at_the_size_cap(client: FlaskClient, query: str) -> None:
+    for accept in (
+        "application/sparql-results+json, application/n-triples",
+        "text/csv, text/turtle",
+        "text/html",
+    ):
+        response = client.post("/sparql", data={"query": query}, headers={"Accept": accept})
+        assert response.status_code == 200, response.text[:500]
+        assert response.headers["X-ODR-Truncated"] == "true"
+        assert len(response.data) < 10 * 1024 * 1024
+
+
 def test_answers_are_cut_at_the_row_cap() -> None:
     client = create_app({"TESTING": True, "MAX_ROWS": 7}).test_client()
     query = "SELECT * WHERE { ?s ?p ?o } LIMIT 20"

@@ -63,6 +63,13 @@ LIMITS: tuple[Limit, ...] = (
     Limit(
         "MAX_ROWS", 10_000, "rows (solutions or triples) of an answer; more are cut", "--max-rows"
     ),
+    Limit(
+        "MAX_RESULT_MB",
+        8,
+        "MiB of an answer as a worker encodes it; rows beyond are cut as over --max-rows",
+        "--max-result-size",
+        "MIB",
+    ),
     Limit("MAX_CONTENT_LENGTH", 1024 * 1024, "bytes of a request body"),
     Limit("MAX_URL_LENGTH", 8 * 1024, "characters of a request's path and query string"),
     Limit("MAX_QUERY_LENGTH", 32 * 1024, "characters of a query"),

@@ -113,6 +113,7 @@ def run_query(operation: ProtocolRequest, timeout: float) -> QueryAnswer:
         operation.named_graphs,
         url_for("sparql.endpoint", _external=True),
         int(current_app.config["MAX_ROWS"]),
+        int(current_app.config["MAX_RESULT_MB"]) * 1024 * 1024,
     )
     pool = get_query_workers(federated=operation.federated)
     if pool is None:
