@@ -478,3 +478,21 @@ def test_client_concurrency_follows_the_pool_size() -> None:
 
     assert [client_concurrency(None, workers) for workers in (1, 2, 3, 5, 8)] == [1, 1, 1, 2, 3]
     assert client_concurrency(4, 3) == 4
+
+
+@pytest.mark.parametrize(
+    ("address", "counted_as"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("fe80::1%eth0", "fe80::/64"),
+    ],
+)
+def test_an_ipv6_client_counts_by_its_64_network(address: str, counted_as: str) -> None:
+    from odr_kg.web.security import client_address
+
+    app = create_app({"TESTING": True})
+    with app.test_request_context("/", environ_base={"REMOTE_ADDR": address}):
+        assert client_address() == counted_as

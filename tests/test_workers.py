@@ -18,6 +18,7 @@ from odr_kg.validation import UnreadableCaseError
 from odr_kg.workers import (
     JobTimeoutError,
     MemoryLimitError,
+    WorkerBusyError,
     WorkerCrashedError,
     WorkerOptions,
     WorkerPool,
@@ -131,7 +132,7 @@ def test_an_idle_worker_found_dead_is_replaced_before_use(pool: WorkerPool) -> N
 
 
 def test_a_free_worker_goes_to_the_client_holding_fewest(pool: WorkerPool) -> None:
-    worker_pids(pool)
+    assert len(worker_pids(pool)) == pool.size
     budget = ClientBudget(concurrency=5, seconds=600)
     granted: list[str] = []
     acquire = pool._acquire
@@ -150,8 +151,14 @@ def test_a_free_worker_goes_to_the_client_holding_fewest(pool: WorkerPool) -> No
             except JobTimeoutError:
                 pass
 
+    # One job that ends by itself within a second or so (its worker comes free at once, no
+    # replacement to wait for) and one that runs until it is stopped well after.
+    short = QueryJob.of(
+        "SELECT (COUNT(*) AS ?n) WHERE { ?a a ?c . ?d ?e ?f }", None, None, None, 10
+    )
     holding = [
-        threading.Thread(target=run, args=("a", CARTESIAN, seconds)) for seconds in (1.0, 3.0)
+        threading.Thread(target=run, args=("a", job, seconds))
+        for job, seconds in ((short, 30.0), (CARTESIAN, 8.0))
     ]
     for thread in holding:
         thread.start()
@@ -191,6 +198,44 @@ def test_waiting_is_not_charged(pool: WorkerPool) -> None:
     used = budget._clients["patient"].used()
     print(f"waited {waited:.2f} s, charged {used:.3f} s")
     assert used < waited / 2
+
+
+def test_past_the_waiting_bound_a_request_is_refused_at_once(pool: WorkerPool) -> None:
+    worker_pids(pool)
+    pool.max_waiting = 1
+    try:
+        holders = [
+            threading.Thread(target=_run_quietly, args=(pool, CARTESIAN, 2.0))
+            for _ in range(pool.size)
+        ]
+        for thread in holders:
+            thread.start()
+        while len(pool._holding) < 1 or sum(pool._holding.values()) < pool.size:
+            time.sleep(0.01)
+        waiting = threading.Thread(target=pool.run, args=(ASK, 30))
+        waiting.start()
+        while len(pool._waiting) < 1:
+            time.sleep(0.01)
+        with pytest.raises(WorkerBusyError, match="already waiting"):
+            pool.run(ASK, 30)
+        for thread in [*holders, waiting]:
+            thread.join(60)
+    finally:
+        pool.max_waiting = None
+    # Once the waiting request went, a request waits again.
+    assert pool.run(ASK, 30).result
+
+
+def test_a_job_that_costs_a_worker_is_charged_its_replacement(pool: WorkerPool) -> None:
+    worker_pids(pool)
+    budget = ClientBudget(concurrency=5, seconds=600)
+    with budget.admit("a") as ticket, pytest.raises(JobTimeoutError):
+        pool.run(CARTESIAN, 0.001, ticket)
+    assert pool.start_seconds > 0.05
+    assert budget._used("a") >= pool.start_seconds
+    with budget.admit("b") as ticket:
+        pool.run(ASK, 30, ticket)
+    assert budget._used("b") < pool.start_seconds
 
 
 def _run_quietly(pool: WorkerPool, job: QueryJob, timeout: float) -> None:

@@ -95,6 +95,13 @@ LIMITS: tuple[Limit, ...] = (
         "--client-concurrency",
     ),
     Limit(
+        "MAX_WAITING",
+        4,
+        "requests that may wait for a worker at once, each holding a server thread; more get "
+        "503 at once (keep it below --threads, so that pages needing no worker still answer)",
+        "--max-waiting",
+    ),
+    Limit(
         "CLIENT_QUERY_SECONDS",
         30.0,
         "seconds of worker time one client may use in any 60 s",

@@ -59,7 +59,9 @@ class JobTimeoutError(WorkerError):
 
 
 class WorkerBusyError(WorkerError):
-    """Every worker stayed busy for as long as the job may run."""
+    """Every worker stayed busy for as long as the job may run, or too many were waiting."""
+
+    retry_after = 1
 
 
 class WorkerCrashedError(WorkerError):
@@ -107,11 +109,15 @@ class WorkerPool:
         options: WorkerOptions,
         size: int,
         supervisor: EgressSupervisor | None = None,
+        max_waiting: int | None = None,
     ) -> None:
         self.options = options
         self.size = size
         self.supervisor = supervisor
+        self.max_waiting = max_waiting
+        self.start_seconds = 0.0  # how long the last worker took to start
         self._idle: list[_Worker] = []
+        self._live = 0  # workers added and not yet replaced: never more than size
         self._holding: dict[str, int] = {}
         self._waiting: dict[int, tuple[str, bool]] = {}
         self._held_back = 1 if size >= 3 else 0
@@ -144,6 +150,10 @@ class WorkerPool:
         except WorkerError as error:
             self._release(None, client)
             self._replace(worker)
+            if ticket is not None:
+                # The client whose job cost a worker pays for its replacement, so that a
+                # stream of crashing or instantly timed-out jobs is not cheap.
+                ticket.charge(self.start_seconds)
             if isinstance(error, JobTimeoutError) and ticket is not None and granted < timeout:
                 raise ticket.exhausted() from error
             raise
@@ -155,6 +165,17 @@ class WorkerPool:
 
     def _acquire(self, client: str, heavy: bool, deadline: float) -> _Worker:
         with self._condition:
+            if (
+                self.max_waiting is not None
+                and len(self._waiting) >= self.max_waiting
+                and not self._idle
+            ):
+                # Each waiting request holds a server thread: past the bound, the threads are
+                # kept for the pages that need no worker.
+                raise WorkerBusyError(
+                    f"{len(self._waiting)} requests are already waiting for a worker, the "
+                    f"most this server lets wait; try again later"
+                )
             turn = next(self._tickets)
             self._waiting[turn] = (client, heavy)
             try:
@@ -206,20 +227,25 @@ class WorkerPool:
     # Starting and replacing workers -------------------------------------------------------
 
     def _start(self) -> _Worker:
+        started = time.monotonic()
         worker = _Worker.start(self.options)
+        self.start_seconds = time.monotonic() - started
         if self.supervisor is not None and worker.listener is not None:
             self.supervisor.watch(sandbox.take_descriptor(worker.pid, worker.listener), worker.pid)
         return worker
 
     def _add(self, worker: _Worker) -> None:
         with self._condition:
-            if self._closed:
+            if self._closed or self._live >= self.size:
                 worker.stop()
                 return
+            self._live += 1
             self._idle.append(worker)
             self._condition.notify_all()
 
     def _replace(self, worker: _Worker) -> None:
+        with self._condition:
+            self._live -= 1
         worker.stop()
         self._start_in_background()
 
@@ -359,11 +385,17 @@ _POOLS: dict[tuple[WorkerOptions, int, tuple[str, ...]], WorkerPool] = {}
 _POOLS_LOCK = threading.Lock()
 
 
-def shared_pool(options: WorkerOptions, size: int, endpoints: tuple[str, ...] = ()) -> WorkerPool:
+def shared_pool(
+    options: WorkerOptions,
+    size: int,
+    endpoints: tuple[str, ...] = (),
+    max_waiting: int | None = None,
+) -> WorkerPool:
     """The pool of ``size`` workers over ``options``, started on first use and shared by the
     applications of this process built with the same options; stopped at exit. Workers with
-    ``egress`` reach only ``endpoints``, through a supervisor of their own."""
-    key = (options, size, endpoints)
+    ``egress`` reach only ``endpoints``, through a supervisor of their own. At most
+    ``max_waiting`` requests wait for a worker at once; more are refused."""
+    key = (options, size, endpoints, max_waiting)
     with _POOLS_LOCK:
         pool = _POOLS.get(key)
         if pool is None:
@@ -371,7 +403,7 @@ def shared_pool(options: WorkerOptions, size: int, endpoints: tuple[str, ...] = 
             if options.egress:
                 policy = EgressPolicy.for_endpoints(endpoints)
                 supervisor = EgressSupervisor(policy, sandbox.architecture().syscalls)
-            pool = _POOLS[key] = WorkerPool(options, size, supervisor)
+            pool = _POOLS[key] = WorkerPool(options, size, supervisor, max_waiting)
         return pool
 
 

@@ -182,6 +182,6 @@ def refuse(
     else:
         response = Response(message + "\n", status=status, mimetype="text/plain")
         response.vary.add("Accept")
-    if isinstance(error, OverBudgetError):
+    if getattr(error, "retry_after", None) is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response
