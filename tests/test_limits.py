@@ -8,6 +8,8 @@ latency while five pathological ones run is printed, not asserted.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -383,6 +385,32 @@ def test_deep_json_ld_is_400_before_any_parser(client: FlaskClient, path: str, d
     response = client.post(path, data=document, content_type="application/ld+json")
     assert response.status_code == 400, response.text
     assert "the limit is 32" in response.json["error"]["message"]
+
+
+def context_chain(terms: int) -> str:
+    """JSON-LD whose context defines each term by the one before: the parser recurses once a
+    term, and overflows its stack at some tens of thousands."""
+    context = {"t0": "urn:x:"} | {f"t{i}": f"t{i - 1}:a" for i in range(1, terms)}
+    return json.dumps({"@context": context, "@id": "urn:x:a", f"t{terms - 1}:p": "x"})
+
+
+@pytest.mark.parametrize("path", ["/api/lookup", "/api/validate"])
+@pytest.mark.parametrize("terms", [1_001, 30_000])
+def test_long_json_ld_context_chains_are_400(client: FlaskClient, path: str, terms: int) -> None:
+    response = client.post(path, data=context_chain(terms), content_type="application/ld+json")
+    assert response.status_code == 400, response.text
+    assert f"define {terms} terms; the limit is 1000" in response.json["error"]["message"]
+    assert client.get("/health").status_code == 200
+
+
+def test_a_context_chain_in_a_case_file_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    case = tmp_path / "chain.jsonld"
+    case.write_text(context_chain(30_000))
+    done = subprocess.run(
+        [sys.executable, "-m", "odr_kg", "validate", str(case)], capture_output=True, text=True
+    )
+    assert done.returncode not in (0, -11), done.stderr
+    assert "the limit is 1000" in done.stdout + done.stderr
 
 
 def _bare_cases(count: int) -> str:

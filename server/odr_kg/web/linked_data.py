@@ -9,7 +9,7 @@ their labels, in English or (``?lang=zh``) Chinese.
 from __future__ import annotations
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 
 from odr_kg.dataset import DUMP_MEDIA_TYPES, dataset_description, jsonld_context, ontology_terms
 from odr_kg.legal_structure import structure
@@ -62,9 +62,10 @@ def not_acceptable(media_types: list[str]) -> None:
 
 
 @bp.get("/def")
+@bp.get("/def<any('.ttl', '.jsonld', '.nt'):suffix>")
 @bp.get("/<any(id, eli, def, shapes):folder>/<path:rest>")
-def resource(folder: str = "def", rest: str = "") -> Response | str:
-    path, media_type = negotiate(f"{folder}/{rest}" if rest else folder)
+def resource(folder: str = "def", rest: str = "", suffix: str = "") -> Response | str:
+    path, media_type = negotiate(f"{folder}/{rest}" if rest else folder + suffix)
     if media_type is None:
         not_acceptable([HTML, *RESOURCE_FORMATS])
     store = get_store()
@@ -87,6 +88,12 @@ def resource(folder: str = "def", rest: str = "") -> Response | str:
         prefixes=used_prefixes(triples, store.prefixes),
     )
     return Response(body, mimetype=media_type, headers={"Vary": "Accept"})
+
+
+@bp.get("/def/")
+def vocabulary_namespace() -> Response:
+    """The namespace of the vocabulary's terms is described by the ontology."""
+    return redirect(url_for("linked_data.resource"), 303)
 
 
 def resource_page(description: ResourceDescription) -> str:
