@@ -151,7 +151,7 @@ def void() -> Response | str:
     """The VoID and DCAT description: Turtle for RDF clients (and at ``void.ttl``), a page
     for browsers."""
     store = get_store()
-    triples = dataset_description(store, request.host_url)
+    triples = dataset_description(store, url_for("home.index", _external=True))
     media_type = (
         request.accept_mimetypes.best_match([HTML, "text/turtle"])
         if request.accept_mimetypes and not request.path.endswith(".ttl")
