@@ -8,6 +8,7 @@ protocol's answer unchanged."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from xml.parsers import expat
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request, url_for
@@ -97,6 +98,8 @@ def endpoint() -> Response | str:
         response = workbench(operation.query, operation, table, truncated=answer.truncated)
     else:
         body = serialize_results(result, media_types[media_type], store.prefixes)
+        if media_type.endswith("xml"):
+            _check_well_formed(body, media_type)
         response = _response(body, media_type)
     if answer.truncated:
         response.headers[TRUNCATED_HEADER] = "true"
@@ -151,6 +154,21 @@ def negotiate(media_types: Sequence[str]) -> str:
             f"this answer is available as {', '.join(media_types)}"
         )
     return best
+
+
+def _check_well_formed(body: bytes, media_type: str) -> None:
+    """Refuse (406) an XML answer the writer could not make well-formed: XML 1.0 cannot carry
+    most control characters, and RDF/XML can write a predicate only where its IRI ends in an
+    XML name. Checked on the written text, whatever the cause."""
+    parser = expat.ParserCreate(namespace_separator=" ")  # namespace-well-formed too
+    try:
+        parser.Parse(body, True)
+    except expat.ExpatError as error:
+        raise NotAcceptableError(
+            f"this answer cannot be written as {media_type} ({expat.ErrorString(error.code)} "
+            f"at line {error.lineno}: a control character, or an IRI that is no XML name); "
+            "ask for JSON, Turtle or N-Triples"
+        ) from None
 
 
 def _response(body: bytes, media_type: str) -> Response:
