@@ -106,6 +106,7 @@ def test_the_scanner_finds_service_or_load_in_every_spelling(template: str) -> N
         'SELECT ?x { ?s ?p "SERVICE <http://127.0.0.1:9/>" }',
         "SELECT ?x { ?s ?p '''\nSERVICE <http://127.0.0.1:9/> { ?x ?y ?z }\n''' }",
         "SELECT ?x { ?s <http://schema.org/Service> ?x }",
+        "PREFIX SERVICE: <urn:x:> SELECT ?x { ?s SERVICE:x ?x }",
         "PREFIX ex: <urn:x:> SELECT ?x { ?s ex:SERVICE ?x }",
         "PREFIX ex: <urn:x:> SELECT ?x { ?s ex:a.SERVICE ?x }",
         "SELECT ?x { ?s ?p ?x } # SERVICE <http://127.0.0.1:9/>",
@@ -161,7 +162,9 @@ def test_tokens_follow_the_grammar(text: str, expected: list[tuple[str, str]]) -
     ("text", "expected"),
     [
         ("SERVICESILENT<urn:a>", [("name", "SERVICE"), ("name", "SILENT"), ("iri", "<urn:a>")]),
-        ("SERVICEex:", [("name", "SERVICE"), ("pname", "ex:")]),
+        ("SERVICEex: {", [("name", "SERVICE"), ("pname", "ex:"), ("other", "{")]),
+        ("service:#c\n{", [("name", "SERVICE"), ("pname", ":"), ("comment", "#c"), ("other", "{")]),
+        ("?s service:p ?o", [("variable", "?s"), ("pname", "service:p"), ("variable", "?o")]),
         ("trueSERVICE", [("name", "true"), ("name", "SERVICE")]),
         ("FROMNAMED<g>", [("name", "FROM"), ("name", "NAMED"), ("iri", "<g>")]),
         (

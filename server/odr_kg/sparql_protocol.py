@@ -92,8 +92,9 @@ HTML_MEDIA_TYPE = "text/html"
 # Keywords refused before evaluation, with the reason given to the client.
 FORBIDDEN_KEYWORDS = {
     "SERVICE": "SERVICE (federated query) is not available: this endpoint calls no other "
-    "endpoint; remove the SERVICE clause (the engine reads a word or a prefix name that "
-    "begins with SERVICE, such as SERVICESILENT or service:, as the keyword: rename it)",
+    "endpoint; remove the SERVICE clause (the engine also reads a word holding SERVICE, such "
+    "as SERVICESILENT, and a prefixed name beginning with it before a group, such as "
+    "service:x { ... }, as the keyword)",
     "LOAD": "LOAD is not available: this endpoint is read-only and fetches no URL",
 }
 

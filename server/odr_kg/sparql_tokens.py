@@ -59,8 +59,9 @@ def engine_tokens(query: str) -> Iterator[tuple[str, str]]:
     - The engine matches a keyword without a word boundary: ``SERVICESILENT<…>`` is
       ``SERVICE SILENT <…>`` to it, and in a group, ``SERVICEex:`` or ``service:`` (a prefixed
       name) calls the endpoint the prefix names. So a bare word holding ``SERVICE``, or one
-      beginning with ``FROM`` or ``LOAD``, and a prefixed name beginning with ``SERVICE``, are
-      split into the keyword and the tokens of the rest.
+      beginning with ``FROM`` or ``LOAD``, and a prefixed name beginning with ``SERVICE`` that
+      is followed by a group ``{`` (as a SERVICE's endpoint is), are split into the keyword and
+      the tokens of the rest. (``?s service:p ?o`` stays a prefixed name.)
     - ``?a<((?b))&&?c>?d`` is one IRI to a tokenizer and ``?a < ((?b)) && ?c > ?d`` to the
       engine, which reads ``<`` as an operator after a term. An "IRI" holding ``)``, ``,``,
       ``&&`` or ``||`` (text that lets the engine close an expression before its ``>``) is
@@ -68,7 +69,8 @@ def engine_tokens(query: str) -> Iterator[tuple[str, str]]:
       and words count too. (A real IRI with a bracket, ``<…/Foo_(bar)>``, only counts a
       little more than it should.)
     """
-    for kind, text in tokens(query):
+    read = list(tokens(query))
+    for index, (kind, text) in enumerate(read):
         upper = text.upper()
         if kind == "iri" and any(mark in text for mark in _CLOSING_MARKS):
             yield "other", "<"
@@ -83,11 +85,17 @@ def engine_tokens(query: str) -> Iterator[tuple[str, str]]:
             keyword = next(word for word in _GLUED if upper.startswith(word))
             yield "name", keyword
             yield from engine_tokens(text[len(keyword) :])
-        elif kind == "pname" and upper.startswith("SERVICE"):
+        elif kind == "pname" and upper.startswith("SERVICE") and _opens_group(read, index + 1):
             yield "name", "SERVICE"
             yield from engine_tokens(text[7:])
         else:
             yield kind, text
+
+
+def _opens_group(read: list[tuple[str, str]], start: int) -> bool:
+    """Whether the first token from ``start`` that is not a comment is ``{``."""
+    following = (text for kind, text in read[start:] if kind != "comment")
+    return next(following, None) == "{"
 
 
 _CLOSING_MARKS = (")", ",", "&&", "||")
