@@ -308,3 +308,23 @@ def test_an_update_endpoint_gets_the_credentials_written_in_its_url() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_queries_to_an_external_store_count_against_the_clients_share(
+    oxigraph_server: OxigraphServer,
+) -> None:
+    app = create_app(
+        {
+            "TESTING": True,
+            "SPARQL_ENDPOINT": oxigraph_server.query,
+            "CLIENT_QUERY_SECONDS": 0.000001,
+        }
+    )
+    client = app.test_client()
+    query = {"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}
+    assert client.get("/sparql", query_string=query).status_code == 200
+    refused = client.get("/sparql", query_string=query)
+    assert refused.status_code == 429, refused.text
+    assert "Retry-After" in refused.headers
+    other = client.get("/sparql", query_string=query, environ_base={"REMOTE_ADDR": "127.0.0.9"})
+    assert other.status_code == 200

@@ -7,6 +7,7 @@ protocol's answer unchanged."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from xml.parsers import expat
 
@@ -119,10 +120,17 @@ def run_query(operation: ProtocolRequest, timeout: float) -> QueryAnswer:
         int(current_app.config["MAX_RESULT_MB"]) * 1024 * 1024,
     )
     pool = get_query_workers(federated=operation.federated)
-    if pool is None:
-        return read_outcome(evaluate(get_store(), job))
     with get_client_budget().admit(client_address()) as ticket:
-        return pool.run(job, timeout, ticket)
+        if pool is not None:
+            return pool.run(job, timeout, ticket)
+        # An external store bounds each request's time itself (its own timeout, and this
+        # client's socket timeout); the client's share of concurrency and time counts here.
+        ticket.reserve(timeout)
+        started = time.monotonic()
+        try:
+            return read_outcome(evaluate(get_store(), job))
+        finally:
+            ticket.charge(time.monotonic() - started)
 
 
 def describe() -> Response | str:
