@@ -243,3 +243,21 @@ def _run_quietly(pool: WorkerPool, job: QueryJob, timeout: float) -> None:
         pool.run(job, timeout)
     except JobTimeoutError:
         pass
+
+
+def test_workers_over_a_large_in_memory_store_share_one_snapshot_on_disk(
+    embedded_store: KnowledgeStore,
+) -> None:
+    options = WorkerOptions.of(embedded_store, shared_above=0, memory_bytes=384 * 2**20)
+    assert options.path is not None and not options.dump
+    # The same content is written once per process, whichever application asks.
+    assert WorkerOptions.of(embedded_store, shared_above=0).path == options.path
+    shared = WorkerPool(options, 1)
+    try:
+        count = QueryJob.of("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", None, None, None, 10)
+        (row,) = list(shared.run(count, 30).result)
+        assert int(row["n"].value) == len(list(embedded_store.quads()))
+    finally:
+        shared.close()
+    small = WorkerOptions.of(embedded_store)
+    assert small.path is None and small.dump

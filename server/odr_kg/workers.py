@@ -26,9 +26,12 @@ import itertools
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -72,6 +75,27 @@ class MemoryLimitError(WorkerCrashedError):
     """The job needed more memory than a worker may use; the worker was replaced."""
 
 
+# An in-memory store larger than this is shared by the workers through a snapshot on disk.
+SHARED_ABOVE_QUADS = 100_000
+_SNAPSHOTS: weakref.WeakKeyDictionary[EmbeddedStore, str] = weakref.WeakKeyDictionary()
+
+
+def _snapshot(store: EmbeddedStore) -> str:
+    """The folder of an on-disk copy of ``store``, written once per store (quad by quad, with
+    no serialized copy in between), removed when the process ends."""
+    with _POOLS_LOCK:
+        folder = _SNAPSHOTS.get(store)
+        if folder is None:
+            folder = tempfile.mkdtemp(prefix="odr-kg-workers-")
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            snapshot = ox.Store(folder)
+            snapshot.bulk_extend(store.quads())
+            snapshot.flush()
+            del snapshot
+            _SNAPSHOTS[store] = folder
+        return folder
+
+
 @dataclass(frozen=True)
 class WorkerOptions:
     """How to start a worker: the store it holds (on disk at ``path``, opened read-only, or
@@ -87,12 +111,20 @@ class WorkerOptions:
     validates: bool = True
 
     @classmethod
-    def of(cls, store: KnowledgeStore, **options: Any) -> WorkerOptions:
-        """The options of workers over ``store``. An external store is not copied: its
-        workers hold what validating a case reads (the ontology and the knowledge graph)."""
+    def of(
+        cls, store: KnowledgeStore, shared_above: int = SHARED_ABOVE_QUADS, **options: Any
+    ) -> WorkerOptions:
+        """The options of workers over ``store``. An on-disk store is opened by each worker
+        read-only; an in-memory one holding more than ``shared_above`` quads is written once
+        to a snapshot on disk that every worker opens read-only (the operating system's page
+        cache holds it once for all), a smaller one is copied into each worker, where queries
+        run fastest. An external store is not copied: its workers hold what validating a case
+        reads (the ontology and the knowledge graph)."""
         if isinstance(store, EmbeddedStore):
             if store.path is not None:
                 return cls(store.base, path=str(store.path), **options)
+            if len(store) > shared_above:
+                return cls(store.base, path=_snapshot(store), **options)
             quads = store.quads()
         else:
             quads = (
