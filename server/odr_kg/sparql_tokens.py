@@ -13,6 +13,7 @@ language tag; where the text is ambiguous it errs towards finding a keyword.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -52,7 +53,8 @@ def tokens(query: str) -> Iterator[tuple[str, str]]:
         yield match.lastgroup or "other", match.group()
 
 
-def engine_tokens(query: str) -> Iterator[tuple[str, str]]:
+@functools.lru_cache(maxsize=8)
+def engine_tokens(query: str) -> tuple[tuple[str, str], ...]:
     """The tokens of ``query`` where the engine may read more than :func:`tokens` does,
     each ambiguity resolved towards what a limit or a refusal must see:
 
@@ -69,25 +71,31 @@ def engine_tokens(query: str) -> Iterator[tuple[str, str]]:
       and words count too. (A real IRI with a bracket, ``<…/Foo_(bar)>``, only counts a
       little more than it should.)
     """
+    # A request reads the tokens of its query several times (the checks of SERVICE and LOAD,
+    # the shape limits, the store's FROM test): they are read once.
+    return tuple(_engine_tokens(query))
+
+
+def _engine_tokens(query: str) -> Iterator[tuple[str, str]]:
     read = list(tokens(query))
     for index, (kind, text) in enumerate(read):
         upper = text.upper()
         if kind == "iri" and any(mark in text for mark in _CLOSING_MARKS):
             yield "other", "<"
-            yield from engine_tokens(text[1:-1])
+            yield from _engine_tokens(text[1:-1])
             yield "other", ">"
         elif kind == "name" and "SERVICE" in upper and upper != "SERVICE":
             before, after = text[: upper.index("SERVICE")], text[upper.index("SERVICE") + 7 :]
-            yield from engine_tokens(before)
+            yield from _engine_tokens(before)
             yield "name", "SERVICE"
-            yield from engine_tokens(after)
+            yield from _engine_tokens(after)
         elif kind == "name" and upper.startswith(_GLUED) and upper not in _GLUED:
             keyword = next(word for word in _GLUED if upper.startswith(word))
             yield "name", keyword
-            yield from engine_tokens(text[len(keyword) :])
+            yield from _engine_tokens(text[len(keyword) :])
         elif kind == "pname" and upper.startswith("SERVICE") and _opens_group(read, index + 1):
             yield "name", "SERVICE"
-            yield from engine_tokens(text[7:])
+            yield from _engine_tokens(text[7:])
         else:
             yield kind, text
 
