@@ -24,7 +24,7 @@ import urllib.parse
 from pathlib import Path
 
 from generate_cases import generate, write
-from lookup import free_port
+from lookup import free_port, wait_until_up
 
 from odr_kg.sparql_protocol import example_queries
 
@@ -54,16 +54,7 @@ def measure(*options: str) -> dict[str, object]:
     command = [str(script), "serve", "--no-supervisor", "--port", str(port), *options]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        while True:
-            if process.poll() is not None:
-                sys.exit("odr-kg serve exited")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request("GET", "/health")
-                connection.getresponse().read()
-                break
-            except OSError:
-                time.sleep(0.5)
+        wait_until_up(port, process, seconds=3600)
         ready = time.monotonic() - started
         for example in example_queries():
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
