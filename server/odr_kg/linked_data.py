@@ -23,8 +23,6 @@ from odr_kg.store import INFERRED_GRAPH_NAME, KnowledgeStore
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 LABEL_PREDICATES = (RDFS_LABEL, f"{SKOS}prefLabel")
-SOURCE = "http://purl.org/dc/terms/source"
-URL = "http://schema.org/url"
 CONFIDENCE = "https://w3id.org/odr-kg/def/confidence"
 # The group of a property that no group of labels.ttl names.
 DEFAULT_GROUP = "content"
