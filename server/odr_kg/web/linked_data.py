@@ -14,7 +14,6 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request
 from odr_kg.dataset import DUMP_MEDIA_TYPES, dataset_description, jsonld_context, ontology_terms
 from odr_kg.legal_structure import structure
 from odr_kg.linked_data import (
-    CONFIDENCE,
     ResourceDescription,
     describe,
     is_web_iri,
@@ -97,7 +96,7 @@ def resource_page(description: ResourceDescription) -> str:
         description=description,
         lang=page_language(),
         structure=structure(get_store(), description.iri) if legal else None,
-        confidence=description.values(CONFIDENCE),
+        confidence=description.confidence(get_store().base),
     )
 
 
