@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from odr_kg import formats
 from odr_kg.resources import DEFAULT_BASE, rebase
 from odr_kg.serving import add_serve_command
 from odr_kg.store import (
@@ -332,7 +333,7 @@ def run_validate(args: argparse.Namespace) -> int:
     return EXIT_OK if all(report.conforms for report in reports) else EXIT_DATA_ERROR
 
 
-CASE_SUFFIXES = (".ttl", ".nt", ".jsonld", ".json")
+CASE_SUFFIXES = tuple(formats.CASE_FILE_FORMATS)
 
 
 def case_files(paths: Sequence[str]) -> list[Path]:

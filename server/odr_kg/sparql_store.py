@@ -44,7 +44,7 @@ from http.client import HTTPException
 import pyoxigraph as ox
 from SPARQLWrapper import INSERT, POST, SELECT, SPARQLWrapper
 
-from odr_kg import resources
+from odr_kg import formats, resources
 from odr_kg.sparql_tokens import keywords
 from odr_kg.store import (
     ExternalStoreError,
@@ -61,15 +61,16 @@ OXIGRAPH_UNION_PARAMETER = "union-default-graph"
 DEFAULT_TIMEOUT = 30.0
 # What we ask for: SPARQL JSON results for SELECT and ASK, N-Triples for CONSTRUCT and DESCRIBE.
 ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8"
-RESULT_FORMATS: dict[str, ox.QueryResultsFormat] = {
-    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
-    "application/json": ox.QueryResultsFormat.JSON,
-    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+# The formats of the answers we read, by the media type the store labels them with.
+RESULTS_BY_MEDIA_TYPE: dict[str, ox.QueryResultsFormat] = {
+    media_type: fmt.syntax
+    for media_type, fmt in formats.by_media_type(formats.named("json", "xml"), every=True).items()
 }
-GRAPH_FORMATS: dict[str, ox.RdfFormat] = {
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "text/plain": ox.RdfFormat.N_TRIPLES,
-    "text/turtle": ox.RdfFormat.TURTLE,
+GRAPHS_BY_MEDIA_TYPE: dict[str, ox.RdfFormat] = {
+    media_type: fmt.syntax
+    for media_type, fmt in formats.by_media_type(
+        formats.named("ntriples", "turtle"), every=True
+    ).items()
 }
 # Rows per page when this module reads a whole graph; below Virtuoso's shipped cap.
 PAGE_ROWS = 10_000
@@ -153,11 +154,12 @@ class SparqlEndpointStore(KnowledgeStore):
                 # An empty default graph: a name no store holds.
                 wrapper.addParameter("default-graph-uri", f"{self.base}graph/none")
         media_type, body = self._send(wrapper)
-        if media_type in RESULT_FORMATS:
-            if RESULT_FORMATS[media_type] == ox.QueryResultsFormat.JSON and b'"bnode"' in body:
+        if media_type in RESULTS_BY_MEDIA_TYPE:
+            results_format = RESULTS_BY_MEDIA_TYPE[media_type]
+            if results_format == ox.QueryResultsFormat.JSON and b'"bnode"' in body:
                 body = _with_plain_blank_node_ids(body)
             try:
-                result = ox.parse_query_results(body, RESULT_FORMATS[media_type])
+                result = ox.parse_query_results(body, results_format)
             except (SyntaxError, ValueError) as error:
                 raise StoreResponseError(
                     self.endpoint, f"sent results that do not parse: {error}"
@@ -169,9 +171,9 @@ class SparqlEndpointStore(KnowledgeStore):
             if self.max_rows is not None and isinstance(result, ox.QuerySolutions):
                 return self._checked(result)
             return result
-        if media_type in GRAPH_FORMATS:
+        if media_type in GRAPHS_BY_MEDIA_TYPE:
             try:
-                triples = [q.triple for q in ox.parse(body, GRAPH_FORMATS[media_type])]
+                triples = [q.triple for q in ox.parse(body, GRAPHS_BY_MEDIA_TYPE[media_type])]
             except (SyntaxError, ValueError) as error:
                 raise StoreResponseError(
                     self.endpoint, f"sent RDF that does not parse: {error}"

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from odr_kg import resources
+from odr_kg import formats, resources
 from odr_kg.sparql_tokens import keywords
 
 QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
@@ -39,32 +39,15 @@ PACKAGED_GRAPH_NAMES = ("ontology", "shapes", "kg")
 INFERRED_GRAPH_NAME = "inferred"
 GRAPH_NAMES = (*PACKAGED_GRAPH_NAMES, INFERRED_GRAPH_NAME)
 
-# Formats for SELECT and ASK results.
-RESULTS_FORMATS: dict[str, ox.QueryResultsFormat] = {
-    "json": ox.QueryResultsFormat.JSON,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-    "xml": ox.QueryResultsFormat.XML,
-}
-# Formats for CONSTRUCT and DESCRIBE results.
-GRAPH_FORMATS: dict[str, ox.RdfFormat] = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "ntriples": ox.RdfFormat.N_TRIPLES,
-    "jsonld": ox.RdfFormat.JSON_LD,
-    "rdfxml": ox.RdfFormat.RDF_XML,
-    # The triples of the result as the default graph of a dataset.
-    "trig": ox.RdfFormat.TRIG,
-    "nquads": ox.RdfFormat.N_QUADS,
-}
-# Formats for the whole dataset. Those that can hold named graphs keep them; the others get
-# the union of the graphs.
-EXPORT_FORMATS: dict[str, ox.RdfFormat] = {
-    "nt": ox.RdfFormat.N_TRIPLES,
-    "nq": ox.RdfFormat.N_QUADS,
-    "ttl": ox.RdfFormat.TURTLE,
-    "trig": ox.RdfFormat.TRIG,
-    "jsonld": ox.RdfFormat.JSON_LD,
-}
+# Formats for SELECT and ASK results, by name.
+RESULTS_FORMATS: dict[str, ox.QueryResultsFormat] = formats.by_name(formats.RESULTS)
+# Formats for CONSTRUCT and DESCRIBE results, by name.
+GRAPH_FORMATS: dict[str, ox.RdfFormat] = formats.by_name(formats.RDF)
+# Formats for the whole dataset, by file extension. Those that can hold named graphs keep them;
+# the others get the union of the graphs.
+EXPORT_FORMATS: dict[str, ox.RdfFormat] = formats.by_extension(
+    formats.named("ntriples", "nquads", "turtle", "trig", "jsonld")
+)
 
 
 class StoreError(Exception):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
+from odr_kg import formats
 from odr_kg.linked_data import labels_of, page_vocabulary
 from odr_kg.sparql_protocol import result_kind
 from odr_kg.store import KnowledgeStore, QueryResult, compact_iri, triples_of
@@ -25,23 +26,9 @@ NUMERIC_TYPES = frozenset(
     ).split()
 )
 # The workbench's download links per kind of result: `format` name, label and file extension.
-# CSV and TSV have no form for an ASK answer (SPARQL 1.1 Query Results CSV and TSV, section 1).
 DOWNLOAD_FORMATS: dict[str, dict[str, tuple[str, str]]] = {
-    "boolean": {"json": ("SPARQL JSON", "srj"), "xml": ("SPARQL XML", "srx")},
-    "solutions": {
-        "json": ("SPARQL JSON", "srj"),
-        "xml": ("SPARQL XML", "srx"),
-        "csv": ("CSV", "csv"),
-        "tsv": ("TSV", "tsv"),
-    },
-    "graph": {
-        "turtle": ("Turtle", "ttl"),
-        "ntriples": ("N-Triples", "nt"),
-        "jsonld": ("JSON-LD", "jsonld"),
-        "rdfxml": ("RDF/XML", "rdf"),
-        "trig": ("TriG", "trig"),
-        "nquads": ("N-Quads", "nq"),
-    },
+    kind: {fmt.name: (fmt.label, fmt.extension) for fmt in kind_formats}
+    for kind, kind_formats in formats.FORMATS_OF_KIND.items()
 }
 # A bar chart shows at most this many bars.
 CHART_BARS = 50
