@@ -319,10 +319,10 @@ def validation_figures(count: int, reference_count: int) -> dict:
     import pyoxigraph as ox
 
     from odr_kg.bulk_validation import validate_many
-    from odr_kg.store import KnowledgeStore
+    from odr_kg.stores import open_store
     from odr_kg.validation import ShapesValidator, parse_case_triples
 
-    validator = ShapesValidator.for_cases(KnowledgeStore.load())
+    validator = ShapesValidator.for_cases(open_store())
     cases = [
         (case.name, parse_case_triples("\n".join(case.lines), ox.RdfFormat.N_TRIPLES, case.name))
         for case in generate(count, seed=2, invalid_share=0.1)
@@ -352,9 +352,9 @@ def validation_figures(count: int, reference_count: int) -> dict:
 
 def lookup_profile(requests: int = 300) -> str:
     from odr_kg.lookup import LookupEngine
-    from odr_kg.store import KnowledgeStore
+    from odr_kg.stores import open_store
 
-    engine = LookupEngine(KnowledgeStore.load())
+    engine = LookupEngine(open_store())
     facts = engine.facts_from_json(LOOKUP)
     engine.lookup(facts)
     profile = cProfile.Profile()

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 
 from odr_kg.sparql_store import SparqlEndpointStore
 from odr_kg.store import KnowledgeStore
+from odr_kg.stores import open_store
 from odr_kg.web import create_app
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def _no_base_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def embedded_store() -> KnowledgeStore:
-    return KnowledgeStore.load()
+    return open_store()
 
 
 @pytest.fixture(scope="session")
@@ -252,9 +253,7 @@ def oxigraph_server(start_oxigraph: Callable[[], OxigraphServer]) -> OxigraphSer
 
 @pytest.fixture(scope="session")
 def external_store(oxigraph_server: OxigraphServer) -> KnowledgeStore:
-    return SparqlEndpointStore.connect(
-        oxigraph_server.query, update_endpoint=oxigraph_server.update
-    )
+    return open_store(endpoint=oxigraph_server.query, update_endpoint=oxigraph_server.update)
 
 
 @pytest.fixture(scope="session", params=["embedded", "external"])

@@ -27,6 +27,7 @@ from odr_kg.store import (
     StoreTimeoutError,
     StoreUnavailableError,
 )
+from odr_kg.stores import open_store
 from odr_kg.web import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,20 +76,20 @@ def refusing_endpoint() -> Iterator[str]:
 
 def test_a_store_on_disk_is_loaded_once_and_kept(tmp_path: Path, store: KnowledgeStore) -> None:
     path = tmp_path / "store"
-    first = EmbeddedStore.open(path=path)
+    first = open_store(path=path)
     assert first.graph_sizes() == store.graph_sizes()
     # Removing the shapes graph shows whether opening again reloads: it must not.
     first.clear_graph(first.graph_iri("shapes"))
     first.close()
     del first
-    again = EmbeddedStore.open(path=path)
+    again = open_store(path=path)
     assert again.graph_iri("shapes") not in again.graph_sizes()
     assert again.prefixes == store.prefixes
     # `odr-kg load --store` puts it back, idempotently.
     del again
     assert main(["load", "--store", str(path)]) == EXIT_OK
     assert main(["load", "--store", str(path)]) == EXIT_OK
-    assert EmbeddedStore.open(path=path).graph_sizes() == store.graph_sizes()
+    assert open_store(path=path).graph_sizes() == store.graph_sizes()
 
 
 # The external store, loaded by odr-kg load ---------------------------------------------------
@@ -103,10 +104,10 @@ def test_load_pushes_the_graphs_idempotently(
     if protocol == "graph-store":
         options += ["--graph-store", server.graph_store]
     with pytest.raises(NotLoadedError):
-        SparqlEndpointStore.connect(server.query)
+        open_store(endpoint=server.query)
     for _ in range(2):
         assert main(["load", *options]) == EXIT_OK
-    external = SparqlEndpointStore.connect(server.query)
+    external = open_store(endpoint=server.query)
     assert external.graph_sizes() == store.graph_sizes()
     assert len(external) == len(store)
 

@@ -26,6 +26,7 @@ from odr_kg import resources
 from odr_kg.cli import EXIT_OK, main
 from odr_kg.sparql_store import SparqlEndpointStore, TruncatedResultError
 from odr_kg.store import EmbeddedStore, KnowledgeStore, StoreResponseError
+from odr_kg.stores import open_store
 
 pytestmark = pytest.mark.subprocess
 
@@ -134,9 +135,7 @@ def loaded(virtuoso: Virtuoso) -> Virtuoso:
 @pytest.fixture(scope="module")
 def virtuoso_store(loaded: Virtuoso) -> SparqlEndpointStore:
     # Virtuoso's default graph is the union of its graphs: no parameter asks for it.
-    return SparqlEndpointStore.connect(
-        loaded.sparql, union_parameter=None, max_rows=RESULT_SET_MAX_ROWS
-    )
+    return open_store(endpoint=loaded.sparql, union_parameter=None, max_rows=RESULT_SET_MAX_ROWS)
 
 
 def our_graphs(sizes: dict[str, int], store: KnowledgeStore) -> dict[str, int]:

@@ -26,7 +26,6 @@ from odr_kg.serving import add_serve_command
 from odr_kg.store import (
     EXPORT_FORMATS,
     DataSyntaxError,
-    EmbeddedStore,
     InvalidBaseError,
     InvalidGraphNameError,
     KnowledgeStore,
@@ -35,10 +34,10 @@ from odr_kg.store import (
     StoreError,
     UnsupportedFormatError,
     compact_iri,
-    open_store,
     serialize_results,
     triples_of,
 )
+from odr_kg.stores import open_store
 
 EXIT_OK = 0
 EXIT_DATA_ERROR = 1
@@ -229,38 +228,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def store_of(args: argparse.Namespace) -> KnowledgeStore:
-    """The store the command line names, holding the knowledge graph."""
+def store_of(args: argparse.Namespace, load: bool = True) -> KnowledgeStore:
+    """The store the command line names: holding the knowledge graph, or (``load=False``) as it
+    is, to be loaded into."""
     return open_store(
         args.base,
         path=args.store,
         endpoint=args.endpoint,
+        load=load,
         update_endpoint=args.update_endpoint,
         graph_store=args.graph_store,
         timeout=args.timeout,
     )
 
 
-def writable_store_of(args: argparse.Namespace) -> KnowledgeStore:
-    """The store the command line names, as it is: nothing loaded into it yet."""
-    if args.endpoint is not None:
-        from odr_kg.sparql_store import SparqlEndpointStore
-
-        return SparqlEndpointStore(
-            args.endpoint,
-            args.base,
-            update_endpoint=args.update_endpoint,
-            graph_store=args.graph_store,
-            timeout=args.timeout,
-        )
-    return EmbeddedStore(args.base, args.store)
-
-
 def run_load(args: argparse.Namespace) -> int:
     if args.store is None and args.endpoint is None:
         print("odr-kg: load needs --store PATH or --endpoint URL", file=sys.stderr)
         return EXIT_USAGE
-    store = writable_store_of(args)
+    store = store_of(args, load=False)
     store.load_packaged()
     store.close()
     for graph_iri, size in store.graph_sizes().items():

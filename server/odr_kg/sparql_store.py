@@ -49,7 +49,6 @@ from odr_kg.sparql_tokens import keywords
 from odr_kg.store import (
     ExternalStoreError,
     KnowledgeStore,
-    NotLoadedError,
     QueryResult,
     QuerySyntaxError,
     StoreResponseError,
@@ -114,20 +113,6 @@ class SparqlEndpointStore(KnowledgeStore):
         self.union_parameter = union_parameter
         self.max_rows = max_rows
         self.use_packaged_prefixes()
-
-    @classmethod
-    def connect(
-        cls, endpoint: str, base: str = resources.DEFAULT_BASE, **options
-    ) -> SparqlEndpointStore:
-        """The store at ``endpoint``; :class:`odr_kg.store.NotLoadedError` when it does not
-        hold the knowledge graph (``odr-kg load --endpoint`` puts it there)."""
-        store = cls(endpoint, base, **options)
-        if not store.is_loaded():
-            raise NotLoadedError(
-                f"the SPARQL store at {endpoint} holds no <{store.graph_iri('kg')}>: "
-                f"run odr-kg load --endpoint {endpoint} first"
-            )
-        return store
 
     # Reading ------------------------------------------------------------------------------
 

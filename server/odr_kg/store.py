@@ -4,6 +4,8 @@ interface (:class:`KnowledgeStore`) with two implementations.
 - :class:`EmbeddedStore`, the default: pyoxigraph in this process, in memory or on disk.
 - :class:`odr_kg.sparql_store.SparqlEndpointStore`: any SPARQL 1.1 store over HTTP.
 
+:func:`odr_kg.stores.open_store` opens the one a configuration names.
+
 Each part is a named graph under the base IRI: ``<base>graph/ontology``, ``<base>graph/shapes``
 and ``<base>graph/kg``, and ``<base>graph/inferred`` with the RDFS entailments the ontology
 declares (types through ``rdfs:subClassOf``, statements through ``rdfs:subPropertyOf``), written
@@ -138,13 +140,6 @@ class KnowledgeStore(ABC):
             raise InvalidBaseError(f"base IRI is not a valid absolute IRI: {base!r}") from error
         self.base = base
         self.prefixes: dict[str, str] = {}
-
-    @classmethod
-    def load(cls, base: str = resources.DEFAULT_BASE) -> EmbeddedStore:
-        """A new in-memory store holding the packaged ontology, shapes and knowledge graph."""
-        store = EmbeddedStore(base)
-        store.load_packaged()
-        return store
 
     # What an implementation provides --------------------------------------------------------
 
@@ -329,21 +324,6 @@ class EmbeddedStore(KnowledgeStore):
         """The store on disk at ``path``, opened for reading while another process (the web
         process) holds it open for writing."""
         return cls(base, path, writable=False)
-
-    @classmethod
-    def open(
-        cls, base: str = resources.DEFAULT_BASE, path: str | Path | None = None
-    ) -> EmbeddedStore:
-        """The store at ``path`` (in memory without one) holding the packaged data. A store on
-        disk that holds the knowledge graph already is opened as it is, not reloaded."""
-        store = cls(base, path)
-        if store.is_loaded():
-            store.use_packaged_prefixes()
-            if not store.has_graph(store.graph_iri(INFERRED_GRAPH_NAME)):
-                store.infer()  # a store written before the inferred graph existed
-        else:
-            store.load_packaged()
-        return store
 
     def query(
         self,
@@ -561,26 +541,3 @@ def _triple_sort_key(triple: ox.Triple) -> tuple[str, str, str]:
 
 def _quad_sort_key(quad: ox.Quad) -> tuple[str, str, str, str]:
     return (str(quad.graph_name), *_triple_sort_key(quad.triple))
-
-
-def open_store(
-    base: str = resources.DEFAULT_BASE,
-    path: str | Path | None = None,
-    endpoint: str | None = None,
-    update_endpoint: str | None = None,
-    graph_store: str | None = None,
-    timeout: float | None = None,
-) -> KnowledgeStore:
-    """The store the options name: the SPARQL store at ``endpoint`` (which must hold the
-    knowledge graph already), else the embedded store at ``path``, else in memory."""
-    if endpoint is not None:
-        from odr_kg.sparql_store import DEFAULT_TIMEOUT, SparqlEndpointStore
-
-        return SparqlEndpointStore.connect(
-            endpoint,
-            base,
-            update_endpoint=update_endpoint,
-            graph_store=graph_store,
-            timeout=timeout or DEFAULT_TIMEOUT,
-        )
-    return EmbeddedStore.open(base, path)

@@ -8,7 +8,8 @@ import dataclasses
 from flask import Flask, Response, current_app, jsonify, request
 
 from odr_kg import workers
-from odr_kg.store import ExternalStoreError, KnowledgeStore, open_store
+from odr_kg.store import ExternalStoreError, KnowledgeStore
+from odr_kg.stores import open_store
 from odr_kg.workers import WorkerOptions, WorkerPool
 
 EXTENSION_KEY = "odr_kg"
@@ -29,13 +30,16 @@ def init_app(app: Flask) -> None:
     ``odr-kg serve --data``.
     """
     config = app.config
+    external = {
+        "update_endpoint": config.get("SPARQL_UPDATE_ENDPOINT"),
+        "graph_store": config.get("GRAPH_STORE"),
+        "timeout": config.get("STORE_TIMEOUT"),
+    }
     store = open_store(
         config["BASE"],
         path=config.get("STORE_PATH"),
         endpoint=config.get("SPARQL_ENDPOINT"),
-        update_endpoint=config.get("SPARQL_UPDATE_ENDPOINT"),
-        graph_store=config.get("GRAPH_STORE"),
-        timeout=config.get("STORE_TIMEOUT"),
+        **{option: value for option, value in external.items() if value is not None},
     )
     for option in config.get("DATA_FILES", ()):
         store.add_data(option)
