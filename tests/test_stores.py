@@ -5,6 +5,7 @@ message), never a hang or a traceback."""
 from __future__ import annotations
 
 import base64
+import io
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -309,3 +310,51 @@ def test_an_update_endpoint_gets_the_credentials_written_in_its_url() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("where", ["command line", "configuration"])
+def test_the_row_cap_and_union_parameter_are_settable(
+    external_store: KnowledgeStore,
+    where: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--store-max-rows`` / ``STORE_MAX_ROWS`` make an answer reaching the cap an error;
+    ``--union-parameter ''`` / ``STORE_UNION_PARAMETER`` sends no union parameter, so that
+    Oxigraph's default graph is its empty default graph."""
+    assert isinstance(external_store, SparqlEndpointStore)
+    everything = "SELECT * { ?s ?p ?o }"
+    if where == "command line":
+        from odr_kg.cli import EXIT_OK, EXIT_STORE, main
+
+        endpoint = ["--endpoint", external_store.endpoint]
+        monkeypatch.setattr("sys.stdin", io.StringIO(everything))
+        assert main(["query", *endpoint, "--store-max-rows", "100", "-"]) == EXIT_STORE
+        assert "cut short" in capsys.readouterr().err
+        monkeypatch.setattr("sys.stdin", io.StringIO(everything))
+        assert main(["query", *endpoint, "--union-parameter", "", "--format", "csv", "-"]) == 0
+        # the header and no row: the default graph is empty
+        assert sorted(capsys.readouterr().out.strip().split(",")) == ["o", "p", "s"]
+        monkeypatch.setattr("sys.stdin", io.StringIO(everything + " LIMIT 3"))
+        assert main(["query", *endpoint, "--format", "csv", "-"]) == EXIT_OK
+        assert len(capsys.readouterr().out.strip().splitlines()) == 4
+    else:
+        config = {"TESTING": True, "SPARQL_ENDPOINT": external_store.endpoint}
+        capped = create_app({**config, "STORE_MAX_ROWS": 100}).test_client()
+        response = capped.get("/sparql", query_string={"query": everything})
+        assert response.status_code == 502
+        assert "cut short" in response.get_data(as_text=True)
+        plain = create_app({**config, "STORE_UNION_PARAMETER": ""}).test_client()
+        response = plain.get(
+            "/sparql", query_string={"query": everything}, headers={"Accept": "text/csv"}
+        )
+        assert sorted(response.get_data(as_text=True).strip().split(",")) == ["o", "p", "s"]
+
+
+def test_a_row_cap_below_two_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    from odr_kg.cli import EXIT_USAGE, main
+
+    with pytest.raises(SystemExit) as refused:
+        main(["query", "--endpoint", "http://127.0.0.1:9/query", "--store-max-rows", "1", "-"])
+    assert refused.value.code == EXIT_USAGE
+    assert "at least 2" in capsys.readouterr().err

@@ -24,7 +24,9 @@ from odr_kg import formats
 from odr_kg.resources import DEFAULT_BASE, rebase
 from odr_kg.serving import add_serve_command
 from odr_kg.store import (
+    DEFAULT_TIMEOUT,
     EXPORT_FORMATS,
+    OXIGRAPH_UNION_PARAMETER,
     DataSyntaxError,
     InvalidBaseError,
     InvalidGraphNameError,
@@ -102,9 +104,24 @@ def build_parser() -> argparse.ArgumentParser:
     stores.add_argument(
         "--timeout",
         type=float,
-        default=30.0,
+        default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help="give up on an external store's answer after this long (%(default)s)",
+    )
+    stores.add_argument(
+        "--union-parameter",
+        default=OXIGRAPH_UNION_PARAMETER,
+        metavar="NAME",
+        help="the request parameter asking the external store for the union of its graphs as "
+        "the default graph (%(default)s, Oxigraph's); '' for none, where the default graph is "
+        "the union already (Virtuoso)",
+    )
+    stores.add_argument(
+        "--store-max-rows",
+        type=_row_cap,
+        metavar="N",
+        help="the external store's cap on the rows of an answer (Virtuoso's ResultSetMaxRows): "
+        "reads page below it, and an answer reaching it is an error, never taken as complete",
     )
 
     parser = argparse.ArgumentParser(
@@ -228,6 +245,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _row_cap(text: str) -> int:
+    """A store's row cap: a whole number of at least 2, so that a page below it holds a row."""
+    try:
+        rows = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if rows < 2:
+        raise argparse.ArgumentTypeError(f"a row cap is at least 2, not {rows}")
+    return rows
+
+
 def store_of(args: argparse.Namespace, load: bool = True) -> KnowledgeStore:
     """The store the command line names: holding the knowledge graph, or (``load=False``) as it
     is, to be loaded into."""
@@ -239,6 +267,8 @@ def store_of(args: argparse.Namespace, load: bool = True) -> KnowledgeStore:
         update_endpoint=args.update_endpoint,
         graph_store=args.graph_store,
         timeout=args.timeout,
+        union_parameter=args.union_parameter or None,
+        max_rows=args.store_max_rows,
     )
 
 

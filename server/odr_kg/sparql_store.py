@@ -47,6 +47,8 @@ from SPARQLWrapper import INSERT, POST, SELECT, SPARQLWrapper
 from odr_kg import formats, resources
 from odr_kg.sparql_tokens import keywords
 from odr_kg.store import (
+    DEFAULT_TIMEOUT,
+    OXIGRAPH_UNION_PARAMETER,
     ExternalStoreError,
     KnowledgeStore,
     QueryResult,
@@ -56,8 +58,6 @@ from odr_kg.store import (
     StoreUnavailableError,
 )
 
-OXIGRAPH_UNION_PARAMETER = "union-default-graph"
-DEFAULT_TIMEOUT = 30.0
 # What we ask for: SPARQL JSON results for SELECT and ASK, N-Triples for CONSTRUCT and DESCRIBE.
 ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8"
 # The formats of the answers we read, by the media type the store labels them with.

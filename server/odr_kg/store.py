@@ -52,6 +52,12 @@ EXPORT_FORMATS: dict[str, ox.RdfFormat] = formats.by_extension(
 )
 
 
+# An external store: how long to wait for each answer, in seconds, and the request parameter
+# that asks Oxigraph's server for the union of the named graphs as the default graph.
+DEFAULT_TIMEOUT = 30.0
+OXIGRAPH_UNION_PARAMETER = "union-default-graph"
+
+
 class StoreError(Exception):
     """Base class of the errors the knowledge store raises."""
 
