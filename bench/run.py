@@ -200,35 +200,7 @@ def running(command: list[str], probe: str, log: Path) -> Iterator[subprocess.Po
             process.wait()
 
 
-VIRTUOSO_INI = """\
-[Database]
-DatabaseFile = {dir}/virtuoso.db
-ErrorLogFile = {dir}/virtuoso.log
-LockFile = {dir}/virtuoso.lck
-TransactionFile = {dir}/virtuoso.trx
-xa_persistent_file = {dir}/virtuoso.pxa
-TempStorage = TempDatabase
-[TempDatabase]
-DatabaseFile = {dir}/virtuoso-temp.db
-TransactionFile = {dir}/virtuoso-temp.trx
-[Parameters]
-ServerPort = 127.0.0.1:{sql_port}
-DisableUnixSocket = 1
-DirsAllowed = ., {data}
-NumberOfBuffers = 340000
-MaxDirtyBuffers = 250000
-CheckpointInterval = 60
-[HTTPServer]
-ServerPort = 127.0.0.1:{http_port}
-ServerRoot = {dir}
-ServerThreads = 10
-MaxKeepAlives = 10
-EnabledDavVSP = 0
-[SPARQL]
-ResultSetMaxRows = 10000
-MaxQueryExecutionTime = 120
-MaxQueryCostEstimationTime = 400
-"""
+VIRTUOSO_INI = BENCH / "virtuoso.ini"
 
 
 @contextmanager
@@ -239,7 +211,16 @@ def virtuoso(data: Path, work: Path) -> Iterator[tuple[str, float]]:
     sql_port, http_port = free_port(), free_port()
     ini = folder / "virtuoso.ini"
     ini.write_text(
-        VIRTUOSO_INI.format(dir=folder, data=data, sql_port=sql_port, http_port=http_port)
+        VIRTUOSO_INI.read_text().format(
+            dir=folder,
+            sql_port=sql_port,
+            http_port=http_port,
+            dirs_allowed=f"., {data}",
+            buffers=340_000,
+            dirty_buffers=250_000,
+            max_rows=10_000,
+            max_seconds=120,
+        )
     )
     endpoint = f"http://127.0.0.1:{http_port}/sparql"
     command = [VIRTUOSO, "+configfile", str(ini), "+foreground"]

@@ -39,34 +39,8 @@ RESULT_SET_MAX_ROWS = 10_000
 # The account the tests write with; only on this throw-away instance.
 ADMIN = "dba:dba"
 
-INI = """\
-[Database]
-DatabaseFile = {dir}/virtuoso.db
-ErrorLogFile = {dir}/virtuoso.log
-LockFile = {dir}/virtuoso.lck
-TransactionFile = {dir}/virtuoso.trx
-xa_persistent_file = {dir}/virtuoso.pxa
-TempStorage = TempDatabase
-[TempDatabase]
-DatabaseFile = {dir}/virtuoso-temp.db
-TransactionFile = {dir}/virtuoso-temp.trx
-[Parameters]
-; SQL (ODBC) on the loopback only: it takes the dba account and its full rights.
-ServerPort = 127.0.0.1:{sql_port}
-DisableUnixSocket = 1
-DirsAllowed = .
-NumberOfBuffers = 10000
-MaxDirtyBuffers = 6000
-[HTTPServer]
-ServerPort = 127.0.0.1:{http_port}
-ServerRoot = {dir}
-ServerThreads = 10
-EnabledDavVSP = 0
-[SPARQL]
-ResultSetMaxRows = {max_rows}
-MaxQueryExecutionTime = 60
-MaxQueryCostEstimationTime = 400
-"""
+# The ini of the benchmarks' Virtuoso, with a small buffer pool.
+INI = ROOT / "bench" / "virtuoso.ini"
 
 
 @dataclass(frozen=True)
@@ -94,7 +68,16 @@ def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
     sql_port, http_port = free_port(), free_port()
     ini = folder / "virtuoso.ini"
     ini.write_text(
-        INI.format(dir=folder, sql_port=sql_port, http_port=http_port, max_rows=RESULT_SET_MAX_ROWS)
+        INI.read_text().format(
+            dir=folder,
+            sql_port=sql_port,
+            http_port=http_port,
+            dirs_allowed=".",
+            buffers=10_000,
+            dirty_buffers=6_000,
+            max_rows=RESULT_SET_MAX_ROWS,
+            max_seconds=60,
+        )
     )
     log = folder / "stdout.log"
     with log.open("wb") as output:
