@@ -98,7 +98,7 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
             try:
                 with urllib.request.urlopen(f"{url}/health", timeout=5):
                     return url
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):  # still starting
                 if time.monotonic() > deadline:
                     pytest.fail(f"odr-kg serve did not answer within {SERVER_STARTUP_SECONDS} s")
                 time.sleep(0.1)
