@@ -8,21 +8,14 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from odr_kg.rdf import GRAPH_FORMATS, RESULTS_FORMATS, compact_iri, serialize_results, used_prefixes
 from odr_kg.resources import DEFAULT_BASE
-from odr_kg.store import (
-    EXPORT_FORMATS,
-    GRAPH_FORMATS,
-    GRAPH_NAMES,
-    RESULTS_FORMATS,
+from odr_kg.store import EXPORT_FORMATS, GRAPH_NAMES, EmbeddedStore, KnowledgeStore
+from odr_kg.store_errors import (
     DataSyntaxError,
-    EmbeddedStore,
     InvalidBaseError,
-    KnowledgeStore,
     QuerySyntaxError,
     UnsupportedFormatError,
-    compact_iri,
-    serialize_results,
-    used_prefixes,
 )
 from odr_kg.stores import open_store
 

@@ -19,10 +19,8 @@ from flask import Flask
 from conftest import OxigraphServer, free_port
 from odr_kg.cli import EXIT_OK, EXIT_STORE, main
 from odr_kg.sparql_store import SparqlEndpointStore, TruncatedResultError
-from odr_kg.store import (
-    GRAPH_NAMES,
-    EmbeddedStore,
-    KnowledgeStore,
+from odr_kg.store import GRAPH_NAMES, EmbeddedStore, KnowledgeStore
+from odr_kg.store_errors import (
     NotLoadedError,
     StoreResponseError,
     StoreTimeoutError,

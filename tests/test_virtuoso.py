@@ -25,7 +25,8 @@ from conftest import free_port, stop_process
 from odr_kg import resources
 from odr_kg.cli import EXIT_OK, main
 from odr_kg.sparql_store import SparqlEndpointStore, TruncatedResultError
-from odr_kg.store import EmbeddedStore, KnowledgeStore, StoreResponseError
+from odr_kg.store import EmbeddedStore, KnowledgeStore
+from odr_kg.store_errors import StoreResponseError
 from odr_kg.stores import open_store
 
 pytestmark = pytest.mark.subprocess

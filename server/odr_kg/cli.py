@@ -21,23 +21,17 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from odr_kg import formats
+from odr_kg.rdf import QueryResult, compact_iri, serialize_results, triples_of
 from odr_kg.resources import DEFAULT_BASE, rebase
 from odr_kg.serving import add_serve_command
-from odr_kg.store import (
-    DEFAULT_TIMEOUT,
-    EXPORT_FORMATS,
-    OXIGRAPH_UNION_PARAMETER,
+from odr_kg.store import DEFAULT_TIMEOUT, EXPORT_FORMATS, OXIGRAPH_UNION_PARAMETER, KnowledgeStore
+from odr_kg.store_errors import (
     DataSyntaxError,
     InvalidBaseError,
     InvalidGraphNameError,
-    KnowledgeStore,
-    QueryResult,
     QuerySyntaxError,
     StoreError,
     UnsupportedFormatError,
-    compact_iri,
-    serialize_results,
-    triples_of,
 )
 from odr_kg.stores import open_store
 

@@ -18,8 +18,9 @@ from urllib.parse import parse_qs
 import pyoxigraph as ox
 
 from odr_kg import formats, resources
+from odr_kg.rdf import QueryResult
 from odr_kg.sparql_tokens import keywords, service_targets
-from odr_kg.store import GRAPH_NAMES, KnowledgeStore, QueryResult
+from odr_kg.store import GRAPH_NAMES, KnowledgeStore
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 QUERY_MEDIA_TYPE = "application/sparql-query"

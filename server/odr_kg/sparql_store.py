@@ -45,13 +45,11 @@ import pyoxigraph as ox
 from SPARQLWrapper import INSERT, POST, SELECT, SPARQLWrapper
 
 from odr_kg import formats, resources
+from odr_kg.rdf import QueryResult
 from odr_kg.sparql_tokens import keywords
-from odr_kg.store import (
-    DEFAULT_TIMEOUT,
-    OXIGRAPH_UNION_PARAMETER,
+from odr_kg.store import DEFAULT_TIMEOUT, OXIGRAPH_UNION_PARAMETER, KnowledgeStore
+from odr_kg.store_errors import (
     ExternalStoreError,
-    KnowledgeStore,
-    QueryResult,
     QuerySyntaxError,
     StoreResponseError,
     StoreTimeoutError,

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from odr_kg import resources
-from odr_kg.store import INFERRED_GRAPH_NAME, EmbeddedStore, KnowledgeStore, NotLoadedError
+from odr_kg.store import INFERRED_GRAPH_NAME, EmbeddedStore, KnowledgeStore
+from odr_kg.store_errors import NotLoadedError
 
 
 def open_store(

@@ -13,8 +13,9 @@ import pyoxigraph as ox
 
 from odr_kg import formats
 from odr_kg.linked_data import labels_of, page_vocabulary
+from odr_kg.rdf import QueryResult, compact_iri, triples_of
 from odr_kg.sparql_protocol import result_kind
-from odr_kg.store import KnowledgeStore, QueryResult, compact_iri, triples_of
+from odr_kg.store import KnowledgeStore
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 XSD_STRING = f"{XSD}string"

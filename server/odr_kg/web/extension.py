@@ -8,7 +8,8 @@ import dataclasses
 from flask import Flask, Response, current_app, jsonify, request
 
 from odr_kg import workers
-from odr_kg.store import ExternalStoreError, KnowledgeStore
+from odr_kg.store import KnowledgeStore
+from odr_kg.store_errors import ExternalStoreError
 from odr_kg.stores import open_store
 from odr_kg.workers import WorkerOptions, WorkerPool
 

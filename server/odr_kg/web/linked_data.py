@@ -21,7 +21,7 @@ from odr_kg.linked_data import (
     labels_of,
     page_vocabulary,
 )
-from odr_kg.store import used_prefixes
+from odr_kg.rdf import used_prefixes
 from odr_kg.web.extension import get_store
 from odr_kg.web.negotiation import negotiate
 from odr_kg.web.text import page_language

@@ -21,6 +21,7 @@ from odr_kg.limits import (
     check_query_shape,
     query_timeout,
 )
+from odr_kg.rdf import serialize_results, used_prefixes
 from odr_kg.sparql_protocol import (
     DESCRIPTION_MEDIA_TYPES,
     HTML_MEDIA_TYPE,
@@ -38,7 +39,7 @@ from odr_kg.sparql_protocol import (
     result_kind,
     service_description,
 )
-from odr_kg.store import QuerySyntaxError, serialize_results, used_prefixes
+from odr_kg.store_errors import QuerySyntaxError
 from odr_kg.web.extension import get_query_workers, get_store
 from odr_kg.web.negotiation import negotiate
 from odr_kg.web.security import client_address, get_client_budget
