@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 
 from conftest import OxigraphServer, free_port
-from odr_kg.cli import EXIT_OK, EXIT_STORE, main
+from odr_kg.cli import EXIT_OK, EXIT_STORE, EXIT_USAGE, main
 from odr_kg.sparql_store import SparqlEndpointStore, TruncatedResultError
 from odr_kg.store import GRAPH_NAMES, EmbeddedStore, KnowledgeStore
 from odr_kg.store_errors import (
@@ -323,8 +323,6 @@ def test_the_row_cap_and_union_parameter_are_settable(
     assert isinstance(external_store, SparqlEndpointStore)
     everything = "SELECT * { ?s ?p ?o }"
     if where == "command line":
-        from odr_kg.cli import EXIT_OK, EXIT_STORE, main
-
         endpoint = ["--endpoint", external_store.endpoint]
         monkeypatch.setattr("sys.stdin", io.StringIO(everything))
         assert main(["query", *endpoint, "--store-max-rows", "100", "-"]) == EXIT_STORE
@@ -350,8 +348,6 @@ def test_the_row_cap_and_union_parameter_are_settable(
 
 
 def test_a_row_cap_below_two_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    from odr_kg.cli import EXIT_USAGE, main
-
     with pytest.raises(SystemExit) as refused:
         main(["query", "--endpoint", "http://127.0.0.1:9/query", "--store-max-rows", "1", "-"])
     assert refused.value.code == EXIT_USAGE

@@ -9,10 +9,9 @@ import sys
 from collections.abc import Sequence
 
 from odr_kg import supervisor
+from odr_kg.command_line import EXIT_OK, EXIT_USAGE
 from odr_kg.limits import LIMITS
 
-EXIT_OK = 0
-EXIT_USAGE = 2
 # Options the master does not pass on to its web process: it holds the socket they describe.
 MASTER_ONLY = ("--host", "--port")
 
