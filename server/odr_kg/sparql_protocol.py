@@ -1,6 +1,6 @@
-"""The SPARQL 1.1 Protocol over the knowledge store: reading a request, formats, the service
-description, and the example questions. No Flask here: the blueprint in :mod:`odr_kg.web.sparql`
-hands in plain values. How a result is shown to people is :mod:`odr_kg.workbench`'s work.
+"""The SPARQL 1.1 Protocol over the knowledge store: reading a request, formats and the service
+description. No Flask here: the blueprint in :mod:`odr_kg.web.sparql` hands in plain values.
+What people see (the result table, the example questions) is :mod:`odr_kg.workbench`'s work.
 
 The endpoint is read-only. Updates are refused, and so are queries that would reach outside the
 store (``SERVICE``; ``LOAD`` belongs to updates but is named for clarity), before pyoxigraph
@@ -9,7 +9,6 @@ sees them. ``default-graph-uri`` and ``named-graph-uri`` name graphs of our own 
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from urllib.parse import parse_qs
 
 import pyoxigraph as ox
 
-from odr_kg import formats, resources
+from odr_kg import formats
 from odr_kg.rdf import QueryResult
 from odr_kg.sparql_tokens import keywords, service_targets
 from odr_kg.store import GRAPH_NAMES, KnowledgeStore
@@ -46,7 +45,6 @@ FORMAT_NAMES: dict[str, dict[str, str]] = {
 DESCRIPTION_MEDIA_TYPES: dict[str, str] = {
     fmt.media_type: fmt.name for fmt in formats.named("turtle", "ntriples", "jsonld", "rdfxml")
 }
-HTML_MEDIA_TYPE = "text/html"
 
 # Keywords refused before evaluation, with the reason given to the client.
 FORBIDDEN_KEYWORDS = {
@@ -56,7 +54,6 @@ FORBIDDEN_KEYWORDS = {
 }
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
-_SUMMARY = re.compile(r"^#\+ summary: (.+)$", re.MULTILINE)
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
@@ -236,20 +233,6 @@ def requested_media_type(kind: str, formats: Sequence[str]) -> str | None:
         f"format {', '.join(map(repr, formats))} does not fit a {kind} result; "
         f"use one of {', '.join(names)}"
     )
-
-
-@functools.cache
-def example_queries(base: str = resources.DEFAULT_BASE) -> tuple[dict[str, str], ...]:
-    """The example questions of ``queries/``: ``name``, ``summary`` and ``text`` (rebased).
-    Read once per base: the packaged files do not change while the service runs."""
-    examples = []
-    for entry in resources.data_files("queries"):
-        text = resources.read_data_text(entry, base)
-        summary = _SUMMARY.search(text)
-        examples.append(
-            {"name": entry.name, "summary": summary.group(1) if summary else "", "text": text}
-        )
-    return tuple(examples)
 
 
 def service_description(endpoint: str, store: KnowledgeStore) -> list[ox.Triple]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from odr_kg.sparql_protocol import example_queries
 from odr_kg.store import GRAPH_NAMES
 from odr_kg.web.extension import get_store
 from odr_kg.web.negotiation import negotiate
+from odr_kg.workbench import example_queries
 
 bp = Blueprint("home", __name__)
 

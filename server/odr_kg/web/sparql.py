@@ -24,7 +24,6 @@ from odr_kg.limits import (
 from odr_kg.rdf import serialize_results, used_prefixes
 from odr_kg.sparql_protocol import (
     DESCRIPTION_MEDIA_TYPES,
-    HTML_MEDIA_TYPE,
     RESULT_MEDIA_TYPES,
     ForbiddenQueryError,
     MalformedRequestError,
@@ -48,6 +47,9 @@ from odr_kg.workbench import result_table
 from odr_kg.workers import WorkerError
 
 bp = Blueprint("sparql", __name__)
+
+# A request that puts this first gets the workbench; SPARQL clients never ask for it.
+HTML_MEDIA_TYPE = "text/html"
 
 TRUNCATED_HEADER = "X-ODR-Truncated"
 
