@@ -6,8 +6,9 @@ stable order of statements. Nothing here holds data: :mod:`odr_kg.store` does.
 from __future__ import annotations
 
 import functools
+import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TypeVar
 
 import pyoxigraph as ox
@@ -159,3 +160,50 @@ def triple_sort_key(triple: ox.Triple) -> tuple[str, str, str]:
 
 def quad_sort_key(quad: ox.Quad) -> tuple[str, str, str, str]:
     return (str(quad.graph_name), *triple_sort_key(quad.triple))
+
+
+# Query results made again, the types the embedded store returns ----------------------------
+
+
+def query_boolean(value: bool) -> ox.QueryBoolean:
+    """``value`` as the result of an ASK."""
+    document = b'{"head": {}, "boolean": ' + (b"true" if value else b"false") + b"}"
+    parsed = ox.parse_query_results(document, ox.QueryResultsFormat.JSON)
+    assert isinstance(parsed, ox.QueryBoolean)
+    return parsed
+
+
+def as_query_triples(triples: Sequence[ox.Triple]) -> ox.QueryTriples:
+    """``triples`` as the result of a CONSTRUCT, the type the embedded store returns."""
+    scratch = ox.Store()
+    scratch.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
+    return scratch.query("CONSTRUCT WHERE { ?s ?p ?o }")
+
+
+def query_solutions(
+    variables: Sequence[ox.Variable], rows: list[ox.QuerySolution]
+) -> ox.QuerySolutions:
+    """Rows read already, as :class:`pyoxigraph.QuerySolutions` again (through SPARQL JSON)."""
+
+    def term(value: ox.Term) -> dict[str, str]:
+        if isinstance(value, ox.NamedNode):
+            return {"type": "uri", "value": value.value}
+        if isinstance(value, ox.BlankNode):
+            return {"type": "bnode", "value": value.value}
+        assert isinstance(value, ox.Literal)
+        if value.language:
+            return {"type": "literal", "value": value.value, "xml:lang": value.language}
+        return {"type": "literal", "value": value.value, "datatype": value.datatype.value}
+
+    names = [variable.value for variable in variables]
+    document = {
+        "head": {"vars": names},
+        "results": {
+            "bindings": [
+                {name: term(row[name]) for name in names if row[name] is not None} for row in rows
+            ]
+        },
+    }
+    parsed = ox.parse_query_results(json.dumps(document).encode(), ox.QueryResultsFormat.JSON)
+    assert isinstance(parsed, ox.QuerySolutions)
+    return parsed
