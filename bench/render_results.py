@@ -46,6 +46,7 @@ def render_markdown(report: dict) -> str:
     http(report, add)
     validation(report, add)
     load_runs(add)
+    memory_runs(add)
     notes = BENCH / "NOTES.md"
     if notes.is_file():
         add("## Notes on the misses (hand-written, in bench/NOTES.md)\n")
@@ -378,6 +379,37 @@ def load_runs(add) -> None:
             f"{b['cheap']['p50_ms']:.1f} ms, p99 {b['cheap']['p99_ms']:.1f} ms, max "
             f"{b['cheap']['max_ms']:.0f} ms, answers {b['cheap_statuses']}.\n"
         )
+
+
+def memory_runs(add) -> None:
+    """The runs of bench/memory.py, from bench/memory-results.json (measured apart)."""
+    path = BENCH / "memory-results.json"
+    if not path.is_file():
+        return
+    runs = json.loads(path.read_text())
+    add("## One copy of the data per process (bench/memory.py)\n")
+    add(
+        "Peak resident size (VmHWM) of `odr-kg serve`'s web process and of each of its "
+        "workers after every example query, the knowledge graph alone and with a corpus of "
+        "generated cases loaded in memory (`--data`). Over 100,000 quads the workers share one "
+        "snapshot of the store on disk, opened read-only, instead of a copy each.\n"
+    )
+    add(
+        "| cases | ready s | web MiB | workers MiB | web corpus/alone | worker corpus/alone |\n"
+        "|---:|---:|---:|---|---:|---:|"
+    )
+    for cases, r in sorted(runs.items(), key=lambda item: int(item[0])):
+        alone, loaded = r["knowledge graph alone"], r["with the corpus"]
+        add(
+            f"| 0 | {alone['ready_seconds']} | {alone['web_peak_mib']:,.0f} | "
+            f"{', '.join(f'{v:,.0f}' for v in alone['worker_peak_mib'])} | | |"
+        )
+        add(
+            f"| {int(cases):,} | {loaded['ready_seconds']} | {loaded['web_peak_mib']:,.0f} | "
+            f"{', '.join(f'{v:,.0f}' for v in loaded['worker_peak_mib'])} | "
+            f"{r['web peak, corpus / alone']:.1f}× | {r['worker peak, corpus / alone']:.2f}× |"
+        )
+    add("")
 
 
 if __name__ == "__main__":

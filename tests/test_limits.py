@@ -8,6 +8,8 @@ latency while five pathological ones run is printed, not asserted.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -70,6 +72,15 @@ def test_the_shape_check_passes_the_example_queries(client: FlaskClient) -> None
         ("SELECT * WHERE { FILTER(" + "(" * 40 + "1" + ")" * 40 + ") }", "nests brackets"),
         (patterns(90), "triple patterns"),
         ("SELECT * WHERE { ?s ?p " + ", ".join(f"'{i}'" for i in range(90)) + " }", "patterns"),
+        # "<((…))&&?x>" reads as an IRI to a tokenizer, as brackets to the engine.
+        (
+            "SELECT * WHERE { ?a ?b ?c FILTER(?a<" + "(" * 40 + "?b" + ")" * 40 + "&&?x>?c) }",
+            "nests brackets",
+        ),
+        (
+            "SELECT * WHERE { ?a ?b ?c FILTER(IF(?a<(" + "*".join(["?b"] * 300) + "),?x>?c,1)) }",
+            "operators",
+        ),
     ],
 )
 def test_the_shape_check_refuses(query: str, reason: str) -> None:
@@ -169,6 +180,35 @@ def test_query_time_over_the_budget_is_429() -> None:
     assert refused.status_code == 429
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert "the limit is 0.5 s" in refused.text
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        # Twenty values of 1 MiB each (a doubling chain of CONCAT), and one of 16 MiB.
+        "SELECT ?v WHERE { VALUES ?n { " + " ".join(map(str, range(20))) + " } "
+        + "BIND(CONCAT(STR(?n), '-') AS ?v0) "
+        + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(19))
+        + " BIND(?v19 AS ?v) }",
+        "SELECT ?v WHERE { BIND('xx' AS ?v0) "
+        + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(23))
+        + " BIND(?v23 AS ?v) }",
+        "CONSTRUCT { ?s <urn:x:p> ?v } WHERE { VALUES ?s { <urn:x:a> <urn:x:b> <urn:x:c> } "
+        + "BIND('xxxx' AS ?v0) "
+        + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(20))
+        + " BIND(?v20 AS ?v) }",
+    ],
+)
+def test_answers_are_cut_at_the_size_cap(client: FlaskClient, query: str) -> None:
+    for accept in (
+        "application/sparql-results+json, application/n-triples",
+        "text/csv, text/turtle",
+        "text/html",
+    ):
+        response = client.post("/sparql", data={"query": query}, headers={"Accept": accept})
+        assert response.status_code == 200, response.text[:500]
+        assert response.headers["X-ODR-Truncated"] == "true"
+        assert len(response.data) < 10 * 1024 * 1024
 
 
 def test_answers_are_cut_at_the_row_cap() -> None:
@@ -289,6 +329,8 @@ def test_a_healthy_query_answers_while_five_pathological_ones_run(
         "SELECT * WHERE { ?s " + "/".join(["<urn:x:p>"] * 2_000) + " ?o }",
         "SELECT * WHERE { ?s " + "|".join(["<urn:x:p>"] * 2_000) + " ?o }",
         "SELECT * WHERE { ?s " + "^" * 3_000 + "<urn:x:p> ?o }",
+        "SELECT * WHERE { ?a ?b ?c FILTER(?a<" + "/".join(["1"] * 3_000) + "&&?x>?c) }",
+        "SELECT * WHERE { ?a ?b ?c FILTER(?a<" + "+".join(["?b"] * 3_000) + "||?x>?c) }",
     ],
 )
 def test_long_expressions_are_400_before_evaluation(client: FlaskClient, query: str) -> None:
@@ -343,6 +385,32 @@ def test_deep_json_ld_is_400_before_any_parser(client: FlaskClient, path: str, d
     response = client.post(path, data=document, content_type="application/ld+json")
     assert response.status_code == 400, response.text
     assert "the limit is 32" in response.json["error"]["message"]
+
+
+def context_chain(terms: int) -> str:
+    """JSON-LD whose context defines each term by the one before: the parser recurses once a
+    term, and overflows its stack at some tens of thousands."""
+    context = {"t0": "urn:x:"} | {f"t{i}": f"t{i - 1}:a" for i in range(1, terms)}
+    return json.dumps({"@context": context, "@id": "urn:x:a", f"t{terms - 1}:p": "x"})
+
+
+@pytest.mark.parametrize("path", ["/api/lookup", "/api/validate"])
+@pytest.mark.parametrize("terms", [1_001, 30_000])
+def test_long_json_ld_context_chains_are_400(client: FlaskClient, path: str, terms: int) -> None:
+    response = client.post(path, data=context_chain(terms), content_type="application/ld+json")
+    assert response.status_code == 400, response.text
+    assert f"define {terms} terms; the limit is 1000" in response.json["error"]["message"]
+    assert client.get("/health").status_code == 200
+
+
+def test_a_context_chain_in_a_case_file_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    case = tmp_path / "chain.jsonld"
+    case.write_text(context_chain(30_000))
+    done = subprocess.run(
+        [sys.executable, "-m", "odr_kg", "validate", str(case)], capture_output=True, text=True
+    )
+    assert done.returncode not in (0, -11), done.stderr
+    assert "the limit is 1000" in done.stdout + done.stderr
 
 
 def _bare_cases(count: int) -> str:
@@ -438,3 +506,21 @@ def test_client_concurrency_follows_the_pool_size() -> None:
 
     assert [client_concurrency(None, workers) for workers in (1, 2, 3, 5, 8)] == [1, 1, 1, 2, 3]
     assert client_concurrency(4, 3) == 4
+
+
+@pytest.mark.parametrize(
+    ("address", "counted_as"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("fe80::1%eth0", "fe80::/64"),
+    ],
+)
+def test_an_ipv6_client_counts_by_its_64_network(address: str, counted_as: str) -> None:
+    from odr_kg.web.security import client_address
+
+    app = create_app({"TESTING": True})
+    with app.test_request_context("/", environ_base={"REMOTE_ADDR": address}):
+        assert client_address() == counted_as

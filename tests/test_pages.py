@@ -4,6 +4,9 @@ schemes, bar charts and syntax errors for people."""
 
 from __future__ import annotations
 
+import html as html_lib
+import re
+import urllib.parse
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -275,3 +278,33 @@ def test_the_completions_name_prefixes_and_labelled_terms(client: FlaskClient) -
     assert terms["odr:legalBasis"]["kind"] == "property"
     assert terms["eli:is_part_of"]["label"] == "is part of"
     assert terms["forum:hkiac"]["label"] == "Hong Kong International Arbitration Centre"
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/",
+        "/def",
+        "/linking",
+        "/.well-known/void",
+        "/lookup",
+        "/sparql",
+        "/eli/alibaba/trade-assurance-rules",
+        "/eli/alibaba/trade-assurance-rules/part_A",
+    ],
+)
+def test_every_link_of_a_page_to_this_site_resolves(client: FlaskClient, page: str) -> None:
+    html = client.get(page, headers={"Accept": "text/html"}).text
+    links = {
+        urllib.parse.urldefrag(urllib.parse.urljoin(page, html_lib.unescape(href))).url
+        for href in re.findall(r'href="([^"]+)"', html)
+    }
+    local = sorted(link for link in links if link.startswith("/") and not link.startswith("//"))
+    assert local
+    broken = []
+    for link in local:
+        response = client.get(link)
+        if response.status_code >= 400:
+            broken.append(link)
+        response.close()
+    assert not broken, broken

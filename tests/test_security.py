@@ -366,3 +366,51 @@ def test_templates_hold_no_inline_script_or_style() -> None:
         assert not re.search(r"\sstyle=", text), template.name
         assert not re.search(r"\son[a-z]+=", text), template.name
         assert "javascript:" not in text, template.name
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/sparql", {"Accept": "text/turtle"}),
+        ("/.well-known/void", {"Accept": "text/turtle"}),
+        ("/", {"Accept": "text/html"}),
+    ],
+)
+def test_with_a_public_url_the_host_header_is_not_reflected(
+    path: str, headers: dict[str, str]
+) -> None:
+    client = create_app({"TESTING": True, "PUBLIC_URL": "https://kg.example.org"}).test_client()
+    response = client.get(path, headers={**headers, "Host": "evil.example"})
+    assert response.status_code == 200
+    assert "evil.example" not in response.text
+    if path != "/":
+        assert "https://kg.example.org/sparql" in response.text
+
+
+@pytest.mark.parametrize("url", ["kg.example.org", "ftp://kg.example.org", "https://h/x"])
+def test_a_public_url_must_be_a_scheme_and_host(url: str) -> None:
+    with pytest.raises(ValueError, match="PUBLIC_URL must be"):
+        create_app({"TESTING": True, "PUBLIC_URL": url})
+
+
+@pytest.mark.parametrize(
+    ("query", "xml_type", "other_type"),
+    [
+        (
+            'SELECT ?x { BIND("a\\u0001b" AS ?x) }',
+            "application/sparql-results+xml",
+            "application/sparql-results+json",
+        ),
+        ('CONSTRUCT { <urn:a> <urn:p> "a\\u0001b" } {}', "application/rdf+xml", "text/turtle"),
+        ('CONSTRUCT { <urn:a> <urn:x:1> "b" } {}', "application/rdf+xml", "text/turtle"),
+        ('CONSTRUCT { <urn:a> <http://e/p/> "b" } {}', "application/rdf+xml", "text/turtle"),
+    ],
+)
+def test_an_answer_xml_cannot_carry_is_406_never_ill_formed_xml(
+    client: FlaskClient, query: str, xml_type: str, other_type: str
+) -> None:
+    refused = client.post("/sparql", data={"query": query}, headers={"Accept": xml_type})
+    assert refused.status_code == 406, refused.text
+    assert f"cannot be written as {xml_type}" in refused.text
+    answered = client.post("/sparql", data={"query": query}, headers={"Accept": other_type})
+    assert answered.status_code == 200 and answered.mimetype == other_type

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from odr_kg.sparql_tokens import keywords, service_targets, tokens
+from odr_kg.sparql_tokens import engine_tokens, keywords, service_targets, tokens
 from odr_kg.store import EmbeddedStore, KnowledgeStore
 
 SPELLINGS_FILE = Path(__file__).parent / "data" / "service-spellings.txt"
@@ -158,6 +158,40 @@ def test_tokens_follow_the_grammar(text: str, expected: list[tuple[str, str]]) -
     assert list(tokens(text)) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("SERVICESILENT<urn:a>", [("name", "SERVICE"), ("name", "SILENT"), ("iri", "<urn:a>")]),
+        ("SERVICEex: {", [("name", "SERVICE"), ("pname", "ex:"), ("other", "{")]),
+        ("service:#c\n{", [("name", "SERVICE"), ("pname", ":"), ("comment", "#c"), ("other", "{")]),
+        ("?s service:p ?o", [("variable", "?s"), ("pname", "service:p"), ("variable", "?o")]),
+        ("trueSERVICE", [("name", "true"), ("name", "SERVICE")]),
+        ("FROMNAMED<g>", [("name", "FROM"), ("name", "NAMED"), ("iri", "<g>")]),
+        (
+            "?a<(?b)&&?c>?d",
+            [
+                ("variable", "?a"),
+                ("other", "<"),
+                ("other", "("),
+                ("variable", "?b"),
+                ("other", ")"),
+                ("other", "&&"),
+                ("variable", "?c"),
+                ("other", ">"),
+                ("variable", "?d"),
+            ],
+        ),
+        ("<http://schema.org/Service>", [("iri", "<http://schema.org/Service>")]),
+        ("ex:service", [("pname", "ex:service")]),
+    ],
+)
+def test_engine_tokens_read_what_the_engine_may_read(
+    text: str, expected: list[tuple[str, str]]
+) -> None:
+    assert list(engine_tokens(text)) == expected
+
+
 def test_service_targets() -> None:
     query = "SELECT * { SERVICE <urn:a> {} SERVICE SILENT <urn:b> {} 1.SERVICE ?v {} }"
     assert service_targets(query) == ["urn:a", "urn:b", None]
+    assert service_targets("SELECT * { SERVICESILENT<urn:c> {} SERVICEex: {} }") == ["urn:c", None]

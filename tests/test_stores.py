@@ -352,3 +352,23 @@ def test_a_row_cap_below_two_is_refused(capsys: pytest.CaptureFixture[str]) -> N
         main(["query", "--endpoint", "http://127.0.0.1:9/query", "--store-max-rows", "1", "-"])
     assert refused.value.code == EXIT_USAGE
     assert "at least 2" in capsys.readouterr().err
+
+
+def test_queries_to_an_external_store_count_against_the_clients_share(
+    oxigraph_server: OxigraphServer,
+) -> None:
+    app = create_app(
+        {
+            "TESTING": True,
+            "SPARQL_ENDPOINT": oxigraph_server.query,
+            "CLIENT_QUERY_SECONDS": 0.000001,
+        }
+    )
+    client = app.test_client()
+    query = {"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}
+    assert client.get("/sparql", query_string=query).status_code == 200
+    refused = client.get("/sparql", query_string=query)
+    assert refused.status_code == 429, refused.text
+    assert "Retry-After" in refused.headers
+    other = client.get("/sparql", query_string=query, environ_base={"REMOTE_ADDR": "127.0.0.9"})
+    assert other.status_code == 200

@@ -18,6 +18,7 @@ from odr_kg.validation import UnreadableCaseError
 from odr_kg.workers import (
     JobTimeoutError,
     MemoryLimitError,
+    WorkerBusyError,
     WorkerCrashedError,
     WorkerOptions,
     WorkerPool,
@@ -103,16 +104,16 @@ def test_a_stack_overflow_stops_its_worker_only(pool: WorkerPool, query: str) ->
     assert pool.run(ASK, 30).result
 
 
-def test_a_deep_json_ld_document_stops_its_worker_only(pool: WorkerPool) -> None:
+def test_json_ld_the_parser_would_crash_on_is_unreadable_in_the_worker(pool: WorkerPool) -> None:
+    bounds = CaseBounds(10**6, 10**6)
     depth = 5000
-    document = '{"@id":"urn:a","urn:p":' * depth + '"x"' + "}" * depth
-    job = ParseJob(document.encode(), "application/ld+json", "deep", CaseBounds(10**6, 10**6))
-    with pytest.raises(WorkerCrashedError):
-        pool.run(job, 30)
-    shallow = ParseJob(b'{"@id": "urn:a", "urn:p": "x"}', "application/ld+json", "ok", job.bounds)
+    deep = '{"@id":"urn:a","urn:p":' * depth + '"x"' + "}" * depth
+    with pytest.raises(UnreadableCaseError, match="the limit is 256"):
+        pool.run(ParseJob(deep.encode(), "application/ld+json", "deep", bounds), 30)
+    shallow = ParseJob(b'{"@id": "urn:a", "urn:p": "x"}', "application/ld+json", "ok", bounds)
     assert len(pool.run(shallow, 30)) == 1
     with pytest.raises(UnreadableCaseError):
-        pool.run(ParseJob(b"{", "application/ld+json", "broken", job.bounds), 30)
+        pool.run(ParseJob(b"{", "application/ld+json", "broken", bounds), 30)
 
 
 def test_a_job_past_its_time_is_stopped(pool: WorkerPool) -> None:
@@ -131,7 +132,7 @@ def test_an_idle_worker_found_dead_is_replaced_before_use(pool: WorkerPool) -> N
 
 
 def test_a_free_worker_goes_to_the_client_holding_fewest(pool: WorkerPool) -> None:
-    worker_pids(pool)
+    assert len(worker_pids(pool)) == pool.size
     budget = ClientBudget(concurrency=5, seconds=600)
     granted: list[str] = []
     acquire = pool._acquire
@@ -150,8 +151,14 @@ def test_a_free_worker_goes_to_the_client_holding_fewest(pool: WorkerPool) -> No
             except JobTimeoutError:
                 pass
 
+    # One job that ends by itself within a second or so (its worker comes free at once, no
+    # replacement to wait for) and one that runs until it is stopped well after.
+    short = QueryJob.of(
+        "SELECT (COUNT(*) AS ?n) WHERE { ?a a ?c . ?d ?e ?f }", None, None, None, 10
+    )
     holding = [
-        threading.Thread(target=run, args=("a", CARTESIAN, seconds)) for seconds in (1.0, 3.0)
+        threading.Thread(target=run, args=("a", job, seconds))
+        for job, seconds in ((short, 30.0), (CARTESIAN, 8.0))
     ]
     for thread in holding:
         thread.start()
@@ -193,8 +200,64 @@ def test_waiting_is_not_charged(pool: WorkerPool) -> None:
     assert used < waited / 2
 
 
+def test_past_the_waiting_bound_a_request_is_refused_at_once(pool: WorkerPool) -> None:
+    worker_pids(pool)
+    pool.max_waiting = 1
+    try:
+        holders = [
+            threading.Thread(target=_run_quietly, args=(pool, CARTESIAN, 2.0))
+            for _ in range(pool.size)
+        ]
+        for thread in holders:
+            thread.start()
+        while len(pool._holding) < 1 or sum(pool._holding.values()) < pool.size:
+            time.sleep(0.01)
+        waiting = threading.Thread(target=pool.run, args=(ASK, 30))
+        waiting.start()
+        while len(pool._waiting) < 1:
+            time.sleep(0.01)
+        with pytest.raises(WorkerBusyError, match="already waiting"):
+            pool.run(ASK, 30)
+        for thread in [*holders, waiting]:
+            thread.join(60)
+    finally:
+        pool.max_waiting = None
+    # Once the waiting request went, a request waits again.
+    assert pool.run(ASK, 30).result
+
+
+def test_a_job_that_costs_a_worker_is_charged_its_replacement(pool: WorkerPool) -> None:
+    worker_pids(pool)
+    budget = ClientBudget(concurrency=5, seconds=600)
+    with budget.admit("a") as ticket, pytest.raises(JobTimeoutError):
+        pool.run(CARTESIAN, 0.001, ticket)
+    assert pool.start_seconds > 0.05
+    assert budget._used("a") >= pool.start_seconds
+    with budget.admit("b") as ticket:
+        pool.run(ASK, 30, ticket)
+    assert budget._used("b") < pool.start_seconds
+
+
 def _run_quietly(pool: WorkerPool, job: QueryJob, timeout: float) -> None:
     try:
         pool.run(job, timeout)
     except JobTimeoutError:
         pass
+
+
+def test_workers_over_a_large_in_memory_store_share_one_snapshot_on_disk(
+    embedded_store: KnowledgeStore,
+) -> None:
+    options = WorkerOptions.of(embedded_store, shared_above=0, memory_bytes=384 * 2**20)
+    assert options.path is not None and not options.dump
+    # The same content is written once per process, whichever application asks.
+    assert WorkerOptions.of(embedded_store, shared_above=0).path == options.path
+    shared = WorkerPool(options, 1)
+    try:
+        count = QueryJob.of("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", None, None, None, 10)
+        (row,) = list(shared.run(count, 30).result)
+        assert int(row["n"].value) == len(list(embedded_store.quads()))
+    finally:
+        shared.close()
+    small = WorkerOptions.of(embedded_store)
+    assert small.path is None and small.dump

@@ -18,7 +18,7 @@ job but one that crashes or outruns its limits.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,7 @@ class QueryJob:
     named_graphs: tuple[str, ...] | None
     base_iri: str | None
     max_rows: int
+    max_bytes: int = 8 * 1024 * 1024
 
     @classmethod
     def of(
@@ -67,6 +68,7 @@ class QueryJob:
         named_graphs: Sequence[str] | None,
         base_iri: str | None,
         max_rows: int,
+        max_bytes: int = 8 * 1024 * 1024,
     ) -> QueryJob:
         return cls(
             sparql,
@@ -74,6 +76,7 @@ class QueryJob:
             None if named_graphs is None else tuple(named_graphs),
             base_iri,
             max_rows,
+            max_bytes,
         )
 
 
@@ -152,7 +155,7 @@ def evaluate(store: KnowledgeStore, job: QueryJob) -> tuple[Any, ...]:
             None if job.named_graphs is None else list(job.named_graphs),
             job.base_iri,
         )
-        return encode(result, job.max_rows)
+        return encode(result, job.max_rows, job.max_bytes)
     except QuerySyntaxError as error:
         return ("syntax", error.message)
     except (OSError, RuntimeError, ValueError) as error:  # evaluation errors, e.g. SERVICE
@@ -209,24 +212,56 @@ def read_outcome(outcome: tuple[Any, ...]) -> Any:
     return QueryAnswer(decode(kind, outcome[1]), truncated=outcome[2])
 
 
-def encode(result: QueryResult, max_rows: int) -> tuple[str, bytes, bool]:
-    """``result`` as ``(kind, bytes, truncated)``: at most ``max_rows`` solutions or triples."""
+def encode(
+    result: QueryResult, max_rows: int, max_bytes: int = 8 * 1024 * 1024
+) -> tuple[str, bytes, bool]:
+    """``result`` as ``(kind, bytes, truncated)``: at most ``max_rows`` solutions or triples,
+    and no more of them than fit in ``max_bytes`` encoded (a row that does not fit is cut with
+    those after it, as rows over the cap are)."""
     if isinstance(result, ox.QueryBoolean):
         return ("boolean", result.serialize(format=ox.QueryResultsFormat.JSON), False)
     if isinstance(result, ox.QueryTriples):
-        triples = _first(result, max_rows + 1)
-        truncated = len(triples) > max_rows
-        body = ox.serialize(triples[:max_rows], format=ox.RdfFormat.N_TRIPLES)
-        return ("graph", body, truncated)
+        lines = _fitting(
+            (ox.serialize([triple], format=ox.RdfFormat.N_TRIPLES) for triple in result),
+            max_rows,
+            max_bytes,
+        )
+        return ("graph", b"".join(lines), lines.truncated)
     variables = [variable.value for variable in result.variables]
-    solutions = _first(result, max_rows + 1)
-    truncated = len(solutions) > max_rows
-    bindings = [
-        {name: json_term(solution[name]) for name in variables if solution[name] is not None}
-        for solution in solutions[:max_rows]
-    ]
-    document = {"head": {"vars": variables}, "results": {"bindings": bindings}}
-    return ("solutions", json.dumps(document).encode(), truncated)
+    head = json.dumps({"vars": variables}).encode()
+    rows = _fitting(
+        (
+            json.dumps(
+                {
+                    name: json_term(solution[name])
+                    for name in variables
+                    if solution[name] is not None
+                }
+            ).encode()
+            for solution in result
+        ),
+        max_rows,
+        max_bytes - len(head) - 64,
+    )
+    body = b'{"head":' + head + b',"results":{"bindings":[' + b",".join(rows) + b"]}}"
+    return ("solutions", body, rows.truncated)
+
+
+class _Fitted(list[bytes]):
+    truncated = False
+
+
+def _fitting(encoded: Iterator[bytes], max_rows: int, max_bytes: int) -> _Fitted:
+    """The first of the ``encoded`` rows, as many as fit in ``max_rows`` and ``max_bytes``
+    (a separator's byte counted for each)."""
+    fitted, size = _Fitted(), 0
+    for row in encoded:
+        size += len(row) + 1
+        if len(fitted) >= max_rows or size > max_bytes:
+            fitted.truncated = True
+            break
+        fitted.append(row)
+    return fitted
 
 
 def decode(kind: str, body: bytes) -> QueryResult:
@@ -240,15 +275,6 @@ def decode(kind: str, body: bytes) -> QueryResult:
         )
         return scratch.query("CONSTRUCT WHERE { ?s ?p ?o }")
     return ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
-
-
-def _first(results: Any, count: int) -> list[Any]:
-    first = []
-    for item in results:
-        first.append(item)
-        if len(first) >= count:
-            break
-    return first
 
 
 def json_term(term: ox.Term) -> dict[str, Any]:

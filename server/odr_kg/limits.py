@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from odr_kg.sparql_tokens import tokens
+from odr_kg.sparql_tokens import engine_tokens
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,13 @@ LIMITS: tuple[Limit, ...] = (
     Limit(
         "MAX_ROWS", 10_000, "rows (solutions or triples) of an answer; more are cut", "--max-rows"
     ),
+    Limit(
+        "MAX_RESULT_MB",
+        8,
+        "MiB of an answer as a worker encodes it; rows beyond are cut as over --max-rows",
+        "--max-result-size",
+        "MIB",
+    ),
     Limit("MAX_CONTENT_LENGTH", 1024 * 1024, "bytes of a request body"),
     Limit("MAX_URL_LENGTH", 8 * 1024, "characters of a request's path and query string"),
     Limit("MAX_QUERY_LENGTH", 32 * 1024, "characters of a query"),
@@ -86,6 +93,13 @@ LIMITS: tuple[Limit, ...] = (
         "requests one client may have in the workers at once (default: (workers - 1) // 2, "
         "at least 1, so that two clients never hold every worker)",
         "--client-concurrency",
+    ),
+    Limit(
+        "MAX_WAITING",
+        4,
+        "requests that may wait for a worker at once, each holding a server thread; more get "
+        "503 at once (keep it below --threads, so that pages needing no worker still answer)",
+        "--max-waiting",
     ),
     Limit(
         "CLIENT_QUERY_SECONDS",
@@ -172,7 +186,7 @@ def check_query_shape(
         )
     depth = deepest = 0
     groups = separators = operators = 0
-    for kind, text in tokens(query):
+    for kind, text in engine_tokens(query):
         if kind != "other":
             continue
         if text in _OPENING:

@@ -52,6 +52,12 @@ def add_serve_command(
         help="serve from this process, with no master to restart it if it dies",
     )
     # Given by the master to the web processes it starts.
+    serve.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the scheme and host the service is reached at (https://kg.example.org): its "
+        "own addresses in answers are built on it, never on the request's Host header",
+    )
     serve.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
     serve.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
     group = serve.add_argument_group(
@@ -149,6 +155,7 @@ def _run_web_process(args: argparse.Namespace) -> int:
                 "STORE_TIMEOUT": args.timeout,
                 "STORE_UNION_PARAMETER": args.union_parameter,
                 "STORE_MAX_ROWS": args.store_max_rows,
+                **({"PUBLIC_URL": args.public_url} if args.public_url else {}),
                 **limit_options(args),
             }
         )

@@ -49,7 +49,9 @@ DESCRIPTION_MEDIA_TYPES: dict[str, str] = {
 # Keywords refused before evaluation, with the reason given to the client.
 FORBIDDEN_KEYWORDS = {
     "SERVICE": "SERVICE (federated query) is not available: this endpoint calls no other "
-    "endpoint; remove the SERVICE clause",
+    "endpoint; remove the SERVICE clause (the engine also reads a word holding SERVICE, such "
+    "as SERVICESILENT, and a prefixed name beginning with it before a group, such as "
+    "service:x { ... }, as the keyword)",
     "LOAD": "LOAD is not available: this endpoint is read-only and fetches no URL",
 }
 

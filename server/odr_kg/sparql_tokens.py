@@ -41,7 +41,6 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
-_BARE_NAME = re.compile(r"[^\W\d]\w*")
 
 
 def tokens(query: str) -> Iterator[tuple[str, str]]:
@@ -53,11 +52,61 @@ def tokens(query: str) -> Iterator[tuple[str, str]]:
         yield match.lastgroup or "other", match.group()
 
 
+def engine_tokens(query: str) -> Iterator[tuple[str, str]]:
+    """The tokens of ``query`` where the engine may read more than :func:`tokens` does,
+    each ambiguity resolved towards what a limit or a refusal must see:
+
+    - The engine matches a keyword without a word boundary: ``SERVICESILENT<…>`` is
+      ``SERVICE SILENT <…>`` to it, and in a group, ``SERVICEex:`` or ``service:`` (a prefixed
+      name) calls the endpoint the prefix names. So a bare word holding ``SERVICE``, or one
+      beginning with ``FROM`` or ``LOAD``, and a prefixed name beginning with ``SERVICE`` that
+      is followed by a group ``{`` (as a SERVICE's endpoint is), are split into the keyword and
+      the tokens of the rest. (``?s service:p ?o`` stays a prefixed name.)
+    - ``?a<((?b))&&?c>?d`` is one IRI to a tokenizer and ``?a < ((?b)) && ?c > ?d`` to the
+      engine, which reads ``<`` as an operator after a term. An "IRI" holding ``)``, ``,``,
+      ``&&`` or ``||`` (text that lets the engine close an expression before its ``>``) is
+      given as ``<``, the tokens of its inside, and ``>``, so that its brackets, operators
+      and words count too. (A real IRI with a bracket, ``<…/Foo_(bar)>``, only counts a
+      little more than it should.)
+    """
+    read = list(tokens(query))
+    for index, (kind, text) in enumerate(read):
+        upper = text.upper()
+        if kind == "iri" and any(mark in text for mark in _CLOSING_MARKS):
+            yield "other", "<"
+            yield from engine_tokens(text[1:-1])
+            yield "other", ">"
+        elif kind == "name" and "SERVICE" in upper and upper != "SERVICE":
+            before, after = text[: upper.index("SERVICE")], text[upper.index("SERVICE") + 7 :]
+            yield from engine_tokens(before)
+            yield "name", "SERVICE"
+            yield from engine_tokens(after)
+        elif kind == "name" and upper.startswith(_GLUED) and upper not in _GLUED:
+            keyword = next(word for word in _GLUED if upper.startswith(word))
+            yield "name", keyword
+            yield from engine_tokens(text[len(keyword) :])
+        elif kind == "pname" and upper.startswith("SERVICE") and _opens_group(read, index + 1):
+            yield "name", "SERVICE"
+            yield from engine_tokens(text[7:])
+        else:
+            yield kind, text
+
+
+def _opens_group(read: list[tuple[str, str]], start: int) -> bool:
+    """Whether the first token from ``start`` that is not a comment is ``{``."""
+    following = (text for kind, text in read[start:] if kind != "comment")
+    return next(following, None) == "{"
+
+
+_CLOSING_MARKS = (")", ",", "&&", "||")
+_GLUED = ("FROM", "LOAD")
+
+
 def service_targets(query: str) -> list[str | None]:
     """What each ``SERVICE`` of ``query`` calls, in order: the IRI written ``<...>``, or
     ``None`` when it is a variable or a prefixed name (which this tokenizer cannot resolve)."""
     targets: list[str | None] = []
-    significant = [(kind, text) for kind, text in tokens(query) if kind != "comment"]
+    significant = [(kind, text) for kind, text in engine_tokens(query) if kind != "comment"]
     for index, (kind, text) in enumerate(significant):
         if kind != "name" or text.upper() != "SERVICE":
             continue
@@ -72,17 +121,7 @@ def service_targets(query: str) -> list[str | None]:
 
 
 def keywords(query: str) -> list[str]:
-    """The bare words of ``query`` in upper case, in order: keywords, ``a``, function names,
-    booleans. Prefixed names, variables, IRIs, literals, numbers and comments are left out.
-
-    ``?a<?b)SERVICE?x#>`` reads as an IRI to a tokenizer but as ``?a < ?b) SERVICE ?x`` and a
-    comment to a SPARQL parser; so the words of an "IRI" holding both ``)`` and ``#`` count too.
-    """
-    words: list[str] = []
-    for match in _TOKEN.finditer(query):
-        kind = match.lastgroup
-        if kind == "name":
-            words.append(match.group().upper())
-        elif kind == "iri" and ")" in match.group() and "#" in match.group():
-            words += [word.group().upper() for word in _BARE_NAME.finditer(match.group()[1:-1])]
-    return words
+    """The bare words of ``query`` in upper case, in order, as the engine may read them
+    (:func:`engine_tokens`): keywords, ``a``, function names, booleans. Prefixed names,
+    variables, IRIs, literals, numbers and comments are left out."""
+    return [text.upper() for kind, text in engine_tokens(query) if kind == "name"]

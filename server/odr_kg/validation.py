@@ -19,6 +19,7 @@ import rdflib
 from rdflib.namespace import RDF, SH
 
 from odr_kg import formats, resources
+from odr_kg.limits import InputTooDeepError, check_json_depth
 from odr_kg.store import KnowledgeStore
 
 CASE_FORMATS: dict[str, ox.RdfFormat] = formats.CASE_FILE_FORMATS
@@ -127,12 +128,51 @@ def parse_case_triples(
 ) -> list[ox.Triple]:
     """The triples of a case graph read from ``data`` alone (the graphs of a dataset merged);
     :class:`UnreadableCaseError` with the parser's message and line."""
+    if rdf_format == ox.RdfFormat.JSON_LD:
+        _check_json_ld(data, source)
     try:
         return [quad.triple for quad in ox.parse(data, rdf_format, rename_blank_nodes=True)]
     except SyntaxError as error:
         raise UnreadableCaseError(source, error.msg, error.lineno) from error
     except ValueError as error:  # e.g. bytes that are not UTF-8
         raise UnreadableCaseError(source, str(error)) from error
+
+
+# JSON-LD that the parser would recurse into until its stack overflows (a crash, not an
+# error): objects nested thousands deep, or a context whose terms are defined by one another in
+# a chain of thousands. A case graph needs a few dozen of either.
+MAX_JSON_LD_DEPTH = 256
+MAX_JSON_LD_CONTEXT_TERMS = 1000
+
+
+def _check_json_ld(data: bytes | str, source: str) -> None:
+    text = data.encode() if isinstance(data, str) else data
+    try:
+        check_json_depth(text, MAX_JSON_LD_DEPTH)
+        document = json.loads(text)
+    except InputTooDeepError as error:
+        raise UnreadableCaseError(source, str(error)) from None
+    except (ValueError, RecursionError):
+        return  # not JSON: the parser says where
+    terms = _context_terms(document)
+    if terms > MAX_JSON_LD_CONTEXT_TERMS:
+        raise UnreadableCaseError(
+            source,
+            f"the JSON-LD contexts define {terms} terms; the limit is "
+            f"{MAX_JSON_LD_CONTEXT_TERMS}",
+        )
+
+
+def _context_terms(value: object, in_context: bool = False) -> int:
+    """How many keys the ``@context`` values within ``value`` hold (nested ones included)."""
+    if isinstance(value, list):
+        return sum(_context_terms(item, in_context) for item in value)
+    if not isinstance(value, dict):
+        return 0
+    count = len(value) if in_context else 0
+    for key, item in value.items():
+        count += _context_terms(item, in_context or key == "@context")
+    return count
 
 
 def case_graph(triples: Iterable[ox.Triple]) -> rdflib.Graph:

@@ -26,9 +26,12 @@ import itertools
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -59,7 +62,9 @@ class JobTimeoutError(WorkerError):
 
 
 class WorkerBusyError(WorkerError):
-    """Every worker stayed busy for as long as the job may run."""
+    """Every worker stayed busy for as long as the job may run, or too many were waiting."""
+
+    retry_after = 1
 
 
 class WorkerCrashedError(WorkerError):
@@ -68,6 +73,27 @@ class WorkerCrashedError(WorkerError):
 
 class MemoryLimitError(WorkerCrashedError):
     """The job needed more memory than a worker may use; the worker was replaced."""
+
+
+# An in-memory store larger than this is shared by the workers through a snapshot on disk.
+SHARED_ABOVE_QUADS = 100_000
+_SNAPSHOTS: weakref.WeakKeyDictionary[EmbeddedStore, str] = weakref.WeakKeyDictionary()
+
+
+def _snapshot(store: EmbeddedStore) -> str:
+    """The folder of an on-disk copy of ``store``, written once per store (quad by quad, with
+    no serialized copy in between), removed when the process ends."""
+    with _POOLS_LOCK:
+        folder = _SNAPSHOTS.get(store)
+        if folder is None:
+            folder = tempfile.mkdtemp(prefix="odr-kg-workers-")
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            snapshot = ox.Store(folder)
+            snapshot.bulk_extend(store.quads())
+            snapshot.flush()
+            del snapshot
+            _SNAPSHOTS[store] = folder
+        return folder
 
 
 @dataclass(frozen=True)
@@ -85,12 +111,20 @@ class WorkerOptions:
     validates: bool = True
 
     @classmethod
-    def of(cls, store: KnowledgeStore, **options: Any) -> WorkerOptions:
-        """The options of workers over ``store``. An external store is not copied: its
-        workers hold what validating a case reads (the ontology and the knowledge graph)."""
+    def of(
+        cls, store: KnowledgeStore, shared_above: int = SHARED_ABOVE_QUADS, **options: Any
+    ) -> WorkerOptions:
+        """The options of workers over ``store``. An on-disk store is opened by each worker
+        read-only; an in-memory one holding more than ``shared_above`` quads is written once
+        to a snapshot on disk that every worker opens read-only (the operating system's page
+        cache holds it once for all), a smaller one is copied into each worker, where queries
+        run fastest. An external store is not copied: its workers hold what validating a case
+        reads (the ontology and the knowledge graph)."""
         if isinstance(store, EmbeddedStore):
             if store.path is not None:
                 return cls(store.base, path=str(store.path), **options)
+            if len(store) > shared_above:
+                return cls(store.base, path=_snapshot(store), **options)
             quads = store.quads()
         else:
             quads = (
@@ -107,11 +141,15 @@ class WorkerPool:
         options: WorkerOptions,
         size: int,
         supervisor: EgressSupervisor | None = None,
+        max_waiting: int | None = None,
     ) -> None:
         self.options = options
         self.size = size
         self.supervisor = supervisor
+        self.max_waiting = max_waiting
+        self.start_seconds = 0.0  # how long the last worker took to start
         self._idle: list[_Worker] = []
+        self._live = 0  # workers added and not yet replaced: never more than size
         self._holding: dict[str, int] = {}
         self._waiting: dict[int, tuple[str, bool]] = {}
         self._held_back = 1 if size >= 3 else 0
@@ -144,6 +182,10 @@ class WorkerPool:
         except WorkerError as error:
             self._release(None, client)
             self._replace(worker)
+            if ticket is not None:
+                # The client whose job cost a worker pays for its replacement, so that a
+                # stream of crashing or instantly timed-out jobs is not cheap.
+                ticket.charge(self.start_seconds)
             if isinstance(error, JobTimeoutError) and ticket is not None and granted < timeout:
                 raise ticket.exhausted() from error
             raise
@@ -155,6 +197,17 @@ class WorkerPool:
 
     def _acquire(self, client: str, heavy: bool, deadline: float) -> _Worker:
         with self._condition:
+            if (
+                self.max_waiting is not None
+                and len(self._waiting) >= self.max_waiting
+                and not self._idle
+            ):
+                # Each waiting request holds a server thread: past the bound, the threads are
+                # kept for the pages that need no worker.
+                raise WorkerBusyError(
+                    f"{len(self._waiting)} requests are already waiting for a worker, the "
+                    f"most this server lets wait; try again later"
+                )
             turn = next(self._tickets)
             self._waiting[turn] = (client, heavy)
             try:
@@ -206,20 +259,25 @@ class WorkerPool:
     # Starting and replacing workers -------------------------------------------------------
 
     def _start(self) -> _Worker:
+        started = time.monotonic()
         worker = _Worker.start(self.options)
+        self.start_seconds = time.monotonic() - started
         if self.supervisor is not None and worker.listener is not None:
             self.supervisor.watch(sandbox.take_descriptor(worker.pid, worker.listener), worker.pid)
         return worker
 
     def _add(self, worker: _Worker) -> None:
         with self._condition:
-            if self._closed:
+            if self._closed or self._live >= self.size:
                 worker.stop()
                 return
+            self._live += 1
             self._idle.append(worker)
             self._condition.notify_all()
 
     def _replace(self, worker: _Worker) -> None:
+        with self._condition:
+            self._live -= 1
         worker.stop()
         self._start_in_background()
 
@@ -359,11 +417,17 @@ _POOLS: dict[tuple[WorkerOptions, int, tuple[str, ...]], WorkerPool] = {}
 _POOLS_LOCK = threading.Lock()
 
 
-def shared_pool(options: WorkerOptions, size: int, endpoints: tuple[str, ...] = ()) -> WorkerPool:
+def shared_pool(
+    options: WorkerOptions,
+    size: int,
+    endpoints: tuple[str, ...] = (),
+    max_waiting: int | None = None,
+) -> WorkerPool:
     """The pool of ``size`` workers over ``options``, started on first use and shared by the
     applications of this process built with the same options; stopped at exit. Workers with
-    ``egress`` reach only ``endpoints``, through a supervisor of their own."""
-    key = (options, size, endpoints)
+    ``egress`` reach only ``endpoints``, through a supervisor of their own. At most
+    ``max_waiting`` requests wait for a worker at once; more are refused."""
+    key = (options, size, endpoints, max_waiting)
     with _POOLS_LOCK:
         pool = _POOLS.get(key)
         if pool is None:
@@ -371,7 +435,7 @@ def shared_pool(options: WorkerOptions, size: int, endpoints: tuple[str, ...] = 
             if options.egress:
                 policy = EgressPolicy.for_endpoints(endpoints)
                 supervisor = EgressSupervisor(policy, sandbox.architecture().syscalls)
-            pool = _POOLS[key] = WorkerPool(options, size, supervisor)
+            pool = _POOLS[key] = WorkerPool(options, size, supervisor, max_waiting)
         return pool
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -36,11 +37,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         STORE_TIMEOUT=DEFAULT_TIMEOUT,
         STORE_UNION_PARAMETER=OXIGRAPH_UNION_PARAMETER,
         STORE_MAX_ROWS=None,
+        PUBLIC_URL=None,
         **limits.DEFAULTS,
     )
     app.config.from_prefixed_env("ODR_KG")
     if config is not None:
         app.config.from_mapping(config)
+    _use_public_url(app)
 
     security.init_app(app)
     text.init_app(app)
@@ -54,3 +57,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(lookup.bp)
     app.register_blueprint(openapi.bp)
     return app
+
+
+def _use_public_url(app: Flask) -> None:
+    """With ``PUBLIC_URL`` (``https://kg.example.org``), the addresses the service gives of
+    itself (its endpoint in the service description and VoID, links in answers) are built on
+    that name, never on a request's ``Host`` header, which any client may set."""
+    public_url = app.config["PUBLIC_URL"]
+    if not public_url:
+        return
+    parts = urlsplit(public_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
+        raise ValueError(
+            f"PUBLIC_URL must be a scheme and a host, such as https://kg.example.org, "
+            f"not {public_url!r}"
+        )
+    app.config.update(SERVER_NAME=parts.netloc, PREFERRED_URL_SCHEME=parts.scheme)

@@ -161,7 +161,7 @@ def error_response(error: Exception) -> tuple[Response, int]:
     elif isinstance(error, UnreadableCaseError):
         body["line"] = error.line
     response = jsonify(error=body)
-    if isinstance(error, OverBudgetError):
+    if getattr(error, "retry_after", None) is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response, status
 

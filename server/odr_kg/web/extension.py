@@ -55,12 +55,16 @@ def init_app(app: Flask) -> None:
         memory_bytes=int(config["WORKER_MEMORY_MB"]) * 2**20,
         sandboxed=bool(config["SANDBOX"]),
     )
-    app.extensions[POOL_KEY] = workers.shared_pool(options, int(config["QUERY_WORKERS"]))
+    waiting = config["MAX_WAITING"]
+    max_waiting = None if waiting is None else int(waiting)
+    app.extensions[POOL_KEY] = workers.shared_pool(
+        options, int(config["QUERY_WORKERS"]), max_waiting=max_waiting
+    )
     allowed = tuple(config["FEDERATION_ALLOW"] or ())
     if allowed and store.in_process:
         federation = dataclasses.replace(options, egress=True, validates=False)
         app.extensions[FEDERATION_POOL_KEY] = workers.shared_pool(
-            federation, FEDERATION_WORKERS, allowed
+            federation, FEDERATION_WORKERS, allowed, max_waiting
         )
 
 

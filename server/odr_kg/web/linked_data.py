@@ -9,7 +9,7 @@ their labels, in English or (``?lang=zh``) Chinese.
 from __future__ import annotations
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 
 from odr_kg import formats
 from odr_kg.dataset import DUMP_MEDIA_TYPES, dataset_description, jsonld_context, ontology_terms
@@ -61,9 +61,12 @@ def not_acceptable(media_types: list[str]) -> None:
 
 
 @bp.get("/def")
+@bp.get("/def<any('.ttl', '.jsonld', '.nt'):suffix>")
 @bp.get("/<any(id, eli, def, shapes):folder>/<path:rest>")
-def resource(folder: str = "def", rest: str = "") -> Response | str:
-    path, media_type = resource_path_and_media_type(f"{folder}/{rest}" if rest else folder)
+def resource(folder: str = "def", rest: str = "", suffix: str = "") -> Response | str:
+    path, media_type = resource_path_and_media_type(
+        f"{folder}/{rest}" if rest else folder + suffix
+    )
     if media_type is None:
         not_acceptable([HTML, *RESOURCE_FORMATS])
     store = get_store()
@@ -86,6 +89,12 @@ def resource(folder: str = "def", rest: str = "") -> Response | str:
         prefixes=used_prefixes(triples, store.prefixes),
     )
     return Response(body, mimetype=media_type, headers={"Vary": "Accept"})
+
+
+@bp.get("/def/")
+def vocabulary_namespace() -> Response:
+    """The namespace of the vocabulary's terms is described by the ontology."""
+    return redirect(url_for("linked_data.resource"), 303)
 
 
 def resource_page(description: ResourceDescription) -> str:
@@ -143,7 +152,7 @@ def void() -> Response | str:
     """The VoID and DCAT description: Turtle for RDF clients (and at ``void.ttl``), a page
     for browsers."""
     store = get_store()
-    triples = dataset_description(store, request.host_url)
+    triples = dataset_description(store, url_for("home.index", _external=True))
     media_type = (
         negotiate([HTML, "text/turtle"], default="text/turtle")
         if not request.path.endswith(".ttl")

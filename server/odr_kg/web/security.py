@@ -5,6 +5,7 @@ query time. The limits and their defaults are :data:`odr_kg.limits.DEFAULTS`."""
 from __future__ import annotations
 
 import io
+import ipaddress
 from typing import IO
 
 from flask import Flask, Request, Response, current_app, g, request
@@ -82,8 +83,20 @@ def get_client_budget() -> ClientBudget:
 def client_address() -> str:
     """The client a request counts against: its remote address. Behind a reverse proxy that
     is the proxy's, unless the application is wrapped in ``werkzeug.middleware.proxy_fix``
-    with the number of proxies to trust (README.md, "Running it in public")."""
-    return request.remote_addr or "unknown"
+    with the number of proxies to trust (README.md, "Running it in public").
+
+    An IPv6 client counts by its /64 network: one host is usually given a whole /64, and
+    would otherwise be as many clients as it has addresses."""
+    address = request.remote_addr or "unknown"
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network((parsed, 64), strict=False))
+    return str(parsed)
 
 
 def check_request() -> None:

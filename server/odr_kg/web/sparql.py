@@ -7,7 +7,9 @@ protocol's answer unchanged."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from xml.parsers import expat
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request, url_for
@@ -101,6 +103,8 @@ def endpoint() -> Response | str:
         response = workbench(operation.query, operation, table, truncated=answer.truncated)
     else:
         body = serialize_results(result, media_types[media_type], store.prefixes)
+        if media_type.endswith("xml"):
+            _check_well_formed(body, media_type)
         response = _response(body, media_type)
     if answer.truncated:
         response.headers[TRUNCATED_HEADER] = "true"
@@ -117,12 +121,20 @@ def run_query(operation: ProtocolRequest, timeout: float) -> QueryAnswer:
         operation.named_graphs,
         url_for("sparql.endpoint", _external=True),
         int(current_app.config["MAX_ROWS"]),
+        int(current_app.config["MAX_RESULT_MB"]) * 1024 * 1024,
     )
     pool = get_query_workers(federated=operation.federated)
-    if pool is None:
-        return read_outcome(evaluate(get_store(), job))
     with get_client_budget().admit(client_address()) as ticket:
-        return pool.run(job, timeout, ticket)
+        if pool is not None:
+            return pool.run(job, timeout, ticket)
+        # An external store bounds each request's time itself (its own timeout, and this
+        # client's socket timeout); the client's share of concurrency and time counts here.
+        ticket.reserve(timeout)
+        started = time.monotonic()
+        try:
+            return read_outcome(evaluate(get_store(), job))
+        finally:
+            ticket.charge(time.monotonic() - started)
 
 
 def describe() -> Response | str:
@@ -154,6 +166,21 @@ def acceptable(media_types: Sequence[str]) -> str:
     return best
 
 
+def _check_well_formed(body: bytes, media_type: str) -> None:
+    """Refuse (406) an XML answer the writer could not make well-formed: XML 1.0 cannot carry
+    most control characters, and RDF/XML can write a predicate only where its IRI ends in an
+    XML name. Checked on the written text, whatever the cause."""
+    parser = expat.ParserCreate(namespace_separator=" ")  # namespace-well-formed too
+    try:
+        parser.Parse(body, True)
+    except expat.ExpatError as error:
+        raise NotAcceptableError(
+            f"this answer cannot be written as {media_type} ({expat.ErrorString(error.code)} "
+            f"at line {error.lineno}: a control character, or an IRI that is no XML name); "
+            "ask for JSON, Turtle or N-Triples"
+        ) from None
+
+
 def _response(body: bytes, media_type: str) -> Response:
     response = Response(body, mimetype=media_type)
     response.vary.add("Accept")
@@ -183,6 +210,6 @@ def refuse(
     else:
         response = Response(message + "\n", status=status, mimetype="text/plain")
         response.vary.add("Accept")
-    if isinstance(error, OverBudgetError):
+    if getattr(error, "retry_after", None) is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response
