@@ -37,7 +37,7 @@ from pathlib import Path
 
 from lookup import LOOKUP, free_port, wait_until_up
 
-from odr_kg.sparql_protocol import example_queries
+from odr_kg.workbench import example_queries
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "load-results.json"

@@ -26,7 +26,7 @@ from pathlib import Path
 from generate_cases import generate, write
 from lookup import free_port, wait_until_up
 
-from odr_kg.sparql_protocol import example_queries
+from odr_kg.workbench import example_queries
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "memory-results.json"

@@ -200,35 +200,7 @@ def running(command: list[str], probe: str, log: Path) -> Iterator[subprocess.Po
             process.wait()
 
 
-VIRTUOSO_INI = """\
-[Database]
-DatabaseFile = {dir}/virtuoso.db
-ErrorLogFile = {dir}/virtuoso.log
-LockFile = {dir}/virtuoso.lck
-TransactionFile = {dir}/virtuoso.trx
-xa_persistent_file = {dir}/virtuoso.pxa
-TempStorage = TempDatabase
-[TempDatabase]
-DatabaseFile = {dir}/virtuoso-temp.db
-TransactionFile = {dir}/virtuoso-temp.trx
-[Parameters]
-ServerPort = 127.0.0.1:{sql_port}
-DisableUnixSocket = 1
-DirsAllowed = ., {data}
-NumberOfBuffers = 340000
-MaxDirtyBuffers = 250000
-CheckpointInterval = 60
-[HTTPServer]
-ServerPort = 127.0.0.1:{http_port}
-ServerRoot = {dir}
-ServerThreads = 10
-MaxKeepAlives = 10
-EnabledDavVSP = 0
-[SPARQL]
-ResultSetMaxRows = 10000
-MaxQueryExecutionTime = 120
-MaxQueryCostEstimationTime = 400
-"""
+VIRTUOSO_INI = BENCH / "virtuoso.ini"
 
 
 @contextmanager
@@ -239,7 +211,16 @@ def virtuoso(data: Path, work: Path) -> Iterator[tuple[str, float]]:
     sql_port, http_port = free_port(), free_port()
     ini = folder / "virtuoso.ini"
     ini.write_text(
-        VIRTUOSO_INI.format(dir=folder, data=data, sql_port=sql_port, http_port=http_port)
+        VIRTUOSO_INI.read_text().format(
+            dir=folder,
+            sql_port=sql_port,
+            http_port=http_port,
+            dirs_allowed=f"., {data}",
+            buffers=340_000,
+            dirty_buffers=250_000,
+            max_rows=10_000,
+            max_seconds=120,
+        )
     )
     endpoint = f"http://127.0.0.1:{http_port}/sparql"
     command = [VIRTUOSO, "+configfile", str(ini), "+foreground"]
@@ -319,10 +300,10 @@ def validation_figures(count: int, reference_count: int) -> dict:
     import pyoxigraph as ox
 
     from odr_kg.bulk_validation import validate_many
-    from odr_kg.store import KnowledgeStore
+    from odr_kg.stores import open_store
     from odr_kg.validation import ShapesValidator, parse_case_triples
 
-    validator = ShapesValidator.for_cases(KnowledgeStore.load())
+    validator = ShapesValidator.for_cases(open_store())
     cases = [
         (case.name, parse_case_triples("\n".join(case.lines), ox.RdfFormat.N_TRIPLES, case.name))
         for case in generate(count, seed=2, invalid_share=0.1)
@@ -352,9 +333,9 @@ def validation_figures(count: int, reference_count: int) -> dict:
 
 def lookup_profile(requests: int = 300) -> str:
     from odr_kg.lookup import LookupEngine
-    from odr_kg.store import KnowledgeStore
+    from odr_kg.stores import open_store
 
-    engine = LookupEngine(KnowledgeStore.load())
+    engine = LookupEngine(open_store())
     facts = engine.facts_from_json(LOOKUP)
     engine.lookup(facts)
     profile = cProfile.Profile()

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 
 from odr_kg.sparql_store import SparqlEndpointStore
 from odr_kg.store import KnowledgeStore
+from odr_kg.stores import open_store
 from odr_kg.web import create_app
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def _no_base_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def embedded_store() -> KnowledgeStore:
-    return KnowledgeStore.load()
+    return open_store()
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +98,7 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
             try:
                 with urllib.request.urlopen(f"{url}/health", timeout=5):
                     return url
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):  # still starting
                 if time.monotonic() > deadline:
                     pytest.fail(f"odr-kg serve did not answer within {SERVER_STARTUP_SECONDS} s")
                 time.sleep(0.1)
@@ -252,9 +253,7 @@ def oxigraph_server(start_oxigraph: Callable[[], OxigraphServer]) -> OxigraphSer
 
 @pytest.fixture(scope="session")
 def external_store(oxigraph_server: OxigraphServer) -> KnowledgeStore:
-    return SparqlEndpointStore.connect(
-        oxigraph_server.query, update_endpoint=oxigraph_server.update
-    )
+    return open_store(endpoint=oxigraph_server.query, update_endpoint=oxigraph_server.update)
 
 
 @pytest.fixture(scope="session", params=["embedded", "external"])

@@ -12,7 +12,8 @@ import pytest
 
 from odr_kg.bulk_validation import validate_many
 from odr_kg.cli import EXIT_DATA_ERROR, EXIT_OK, main
-from odr_kg.store import EmbeddedStore, KnowledgeStore
+from odr_kg.store import KnowledgeStore
+from odr_kg.stores import open_store
 from odr_kg.validation import ShapesValidator, case_graph, read_case_triples
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,23 +98,22 @@ def test_cases_import_loads_each_file_into_its_graph_and_reports_a_broken_one(
         EXIT_DATA_ERROR
     )
     assert re.search(r"broken\.ttl:4: .*line 4", capsys.readouterr().err)
-    assert not [g for g in EmbeddedStore.open(path=store_path).graph_sizes() if "/case/" in g]
+    assert not [g for g in open_store(path=store_path).graph_sizes() if "/case/" in g]
     for _ in range(2):  # idempotent: each case graph is replaced
         assert main(["cases", "import", "--store", str(store_path), str(folder)]) == EXIT_DATA_ERROR
-    sizes = EmbeddedStore.open(path=store_path).graph_sizes()
+    sizes = open_store(path=store_path).graph_sizes()
     case_graphs = {g: n for g, n in sizes.items() if "/graph/case/" in g}
     assert len(case_graphs) == 5
     assert "5 case graphs loaded, 1 left out" in capsys.readouterr().err
 
 
 def test_cases_import_into_the_external_store(start_oxigraph, corpus: Path) -> None:
-    from odr_kg.sparql_store import SparqlEndpointStore
 
     server = start_oxigraph()
     options = ["--endpoint", server.query, "--update-endpoint", server.update]
     assert main(["load", *options]) == EXIT_OK
     assert main(["cases", "import", *options, str(corpus / "generated")]) == EXIT_OK
-    external = SparqlEndpointStore.connect(server.query)
+    external = open_store(endpoint=server.query)
     (row,) = external.query("SELECT (COUNT(*) AS ?n) { ?c a <https://w3id.org/odr-kg/def/Case> }")
     assert int(row["n"].value) == 120
 

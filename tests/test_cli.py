@@ -13,8 +13,9 @@ import pyoxigraph as ox
 import pytest
 
 from odr_kg.cli import QUERY_OUTPUT_FORMATS, main
+from odr_kg.rdf import compact_iri
 from odr_kg.resources import DEFAULT_BASE
-from odr_kg.store import EXPORT_FORMATS, GRAPH_NAMES, KnowledgeStore, compact_iri
+from odr_kg.store import EXPORT_FORMATS, GRAPH_NAMES, KnowledgeStore
 
 OTHER_BASE = "https://example.org/odr/"
 

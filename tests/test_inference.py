@@ -16,6 +16,7 @@ from conftest import OxigraphServer
 from odr_kg import resources
 from odr_kg.sparql_store import SparqlEndpointStore
 from odr_kg.store import EmbeddedStore, KnowledgeStore
+from odr_kg.stores import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = ROOT / "cases" / "trade-assurance-non-delivery.ttl"
@@ -137,9 +138,9 @@ def test_the_dumps_carry_the_inferred_graph(store: KnowledgeStore) -> None:
 
 def test_a_store_on_disk_from_before_the_inferred_graph_gets_one(tmp_path: Path) -> None:
     path = tmp_path / "store"
-    store = EmbeddedStore.open(path=path)
+    store = open_store(path=path)
     store.clear_graph(store.graph_iri("inferred"))
     store.close()
     del store
-    reopened = EmbeddedStore.open(path=path)
+    reopened = open_store(path=path)
     assert reopened.has_graph(reopened.graph_iri("inferred"))

@@ -58,7 +58,7 @@ def patterns(count: int) -> str:
 
 
 def test_the_shape_check_passes_the_example_queries(client: FlaskClient) -> None:
-    from odr_kg.sparql_protocol import example_queries
+    from odr_kg.workbench import example_queries
 
     for example in example_queries():
         check_query_shape(example["text"], 32 * 1024, 32, 64, 256)

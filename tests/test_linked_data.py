@@ -7,6 +7,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from odr_kg.web import create_app
+
 
 @pytest.fixture
 def client(any_app: Flask) -> FlaskClient:
@@ -68,6 +70,14 @@ def test_html_page_shows_both_labels_sources_and_confidence(client: FlaskClient)
     assert 'href="/id/source/gan-hkiac-2024-rules"' in page
     assert 'href="/id/confidence/high"' in page
     assert "What links here" in page
+
+
+@pytest.mark.parametrize("base", [BASE, "https://example.org/odr/"])
+def test_confidence_line_at_any_base(base: str) -> None:
+    app = create_app({"TESTING": True, "BASE": base})
+    page = app.test_client().get(HKIAC, headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert '<p class="confidence">Confidence:' in page
+    assert 'href="/id/confidence/high"' in page
 
 
 def test_chinese_page(client: FlaskClient) -> None:

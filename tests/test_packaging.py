@@ -17,9 +17,9 @@ FIND_DATA = """
 import json
 import odr_kg
 from odr_kg import resources
-from odr_kg.store import KnowledgeStore
+from odr_kg.stores import open_store
 
-store = KnowledgeStore.load()
+store = open_store()
 print(json.dumps({
     "package": odr_kg.__file__,
     "ontology": str(resources.data_dir("ontology")),

@@ -72,3 +72,21 @@ def test_the_served_application_answers(served_url: str) -> None:
     status, content_type, body = get(f"{served_url}/")
     assert (status, content_type) == (200, "text/html")
     assert "ODR knowledge graph" in body.decode()
+
+
+@pytest.mark.subprocess
+def test_serving_without_a_body_limit(
+    start_server: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``MAX_CONTENT_LENGTH`` null means no limit of ours: a body over the default 1 MiB reaches
+    the endpoint, which refuses the query for its length (400), not the body for its size."""
+    monkeypatch.setenv("ODR_KG_MAX_CONTENT_LENGTH", "null")
+    url = start_server("--no-supervisor")
+    body = ("ASK {}" + " " * (1536 * 1024)).encode()
+    request = urllib.request.Request(
+        f"{url}/sparql", data=body, headers={"Content-Type": "application/sparql-query"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 400
+    assert "characters" in refused.value.read().decode()

@@ -13,8 +13,9 @@ from flask.testing import FlaskClient
 
 from conftest import free_port
 from odr_kg import cli
+from odr_kg.rdf import split_data_option
 from odr_kg.sparql_tokens import keywords
-from odr_kg.store import KnowledgeStore, split_data_option
+from odr_kg.store import KnowledgeStore
 from odr_kg.web import create_app
 
 ASK = "ASK {}"

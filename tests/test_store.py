@@ -8,22 +8,16 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from odr_kg.rdf import GRAPH_FORMATS, RESULTS_FORMATS, compact_iri, serialize_results, used_prefixes
 from odr_kg.resources import DEFAULT_BASE
-from odr_kg.store import (
-    EXPORT_FORMATS,
-    GRAPH_FORMATS,
-    GRAPH_NAMES,
-    RESULTS_FORMATS,
+from odr_kg.store import EXPORT_FORMATS, GRAPH_NAMES, EmbeddedStore, KnowledgeStore
+from odr_kg.store_errors import (
     DataSyntaxError,
-    EmbeddedStore,
     InvalidBaseError,
-    KnowledgeStore,
     QuerySyntaxError,
     UnsupportedFormatError,
-    compact_iri,
-    serialize_results,
-    used_prefixes,
 )
+from odr_kg.stores import open_store
 
 OTHER_BASE = "https://example.org/odr/"
 
@@ -70,7 +64,7 @@ def test_a_graph_clause_reaches_one_part(store: KnowledgeStore, name: str) -> No
 
 
 def test_a_different_base_rewrites_every_iri(store: KnowledgeStore) -> None:
-    rebased = KnowledgeStore.load(OTHER_BASE)
+    rebased = open_store(OTHER_BASE)
     assert len(rebased) == len(store)
     iris = [iri for quad in rebased.quads() for iri in iris_of(quad)]
     assert not [iri for iri in iris if iri.startswith(DEFAULT_BASE)]
@@ -225,7 +219,7 @@ def test_compact_iri_takes_the_longest_namespace(iri: str, compacted: str) -> No
 
 def test_counts_follow_every_write() -> None:
     # The embedded store keeps its counts between writes; each write must forget them.
-    store = EmbeddedStore.open()
+    store = open_store()
     quads, sizes, triples = len(store), store.graph_sizes(), store.distinct_triple_count()
     graph = "https://example.org/graph/extra"
     triple = ox.Triple(

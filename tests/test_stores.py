@@ -5,6 +5,7 @@ message), never a hang or a traceback."""
 from __future__ import annotations
 
 import base64
+import io
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -16,17 +17,16 @@ import pytest
 from flask import Flask
 
 from conftest import OxigraphServer, free_port
-from odr_kg.cli import EXIT_OK, EXIT_STORE, main
+from odr_kg.cli import EXIT_OK, EXIT_STORE, EXIT_USAGE, main
 from odr_kg.sparql_store import SparqlEndpointStore, TruncatedResultError
-from odr_kg.store import (
-    GRAPH_NAMES,
-    EmbeddedStore,
-    KnowledgeStore,
+from odr_kg.store import GRAPH_NAMES, EmbeddedStore, KnowledgeStore
+from odr_kg.store_errors import (
     NotLoadedError,
     StoreResponseError,
     StoreTimeoutError,
     StoreUnavailableError,
 )
+from odr_kg.stores import open_store
 from odr_kg.web import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,20 +75,20 @@ def refusing_endpoint() -> Iterator[str]:
 
 def test_a_store_on_disk_is_loaded_once_and_kept(tmp_path: Path, store: KnowledgeStore) -> None:
     path = tmp_path / "store"
-    first = EmbeddedStore.open(path=path)
+    first = open_store(path=path)
     assert first.graph_sizes() == store.graph_sizes()
     # Removing the shapes graph shows whether opening again reloads: it must not.
     first.clear_graph(first.graph_iri("shapes"))
     first.close()
     del first
-    again = EmbeddedStore.open(path=path)
+    again = open_store(path=path)
     assert again.graph_iri("shapes") not in again.graph_sizes()
     assert again.prefixes == store.prefixes
     # `odr-kg load --store` puts it back, idempotently.
     del again
     assert main(["load", "--store", str(path)]) == EXIT_OK
     assert main(["load", "--store", str(path)]) == EXIT_OK
-    assert EmbeddedStore.open(path=path).graph_sizes() == store.graph_sizes()
+    assert open_store(path=path).graph_sizes() == store.graph_sizes()
 
 
 # The external store, loaded by odr-kg load ---------------------------------------------------
@@ -103,10 +103,10 @@ def test_load_pushes_the_graphs_idempotently(
     if protocol == "graph-store":
         options += ["--graph-store", server.graph_store]
     with pytest.raises(NotLoadedError):
-        SparqlEndpointStore.connect(server.query)
+        open_store(endpoint=server.query)
     for _ in range(2):
         assert main(["load", *options]) == EXIT_OK
-    external = SparqlEndpointStore.connect(server.query)
+    external = open_store(endpoint=server.query)
     assert external.graph_sizes() == store.graph_sizes()
     assert len(external) == len(store)
 
@@ -308,6 +308,50 @@ def test_an_update_endpoint_gets_the_credentials_written_in_its_url() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("where", ["command line", "configuration"])
+def test_the_row_cap_and_union_parameter_are_settable(
+    external_store: KnowledgeStore,
+    where: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--store-max-rows`` / ``STORE_MAX_ROWS`` make an answer reaching the cap an error;
+    ``--union-parameter ''`` / ``STORE_UNION_PARAMETER`` sends no union parameter, so that
+    Oxigraph's default graph is its empty default graph."""
+    assert isinstance(external_store, SparqlEndpointStore)
+    everything = "SELECT * { ?s ?p ?o }"
+    if where == "command line":
+        endpoint = ["--endpoint", external_store.endpoint]
+        monkeypatch.setattr("sys.stdin", io.StringIO(everything))
+        assert main(["query", *endpoint, "--store-max-rows", "100", "-"]) == EXIT_STORE
+        assert "cut short" in capsys.readouterr().err
+        monkeypatch.setattr("sys.stdin", io.StringIO(everything))
+        assert main(["query", *endpoint, "--union-parameter", "", "--format", "csv", "-"]) == 0
+        # the header and no row: the default graph is empty
+        assert sorted(capsys.readouterr().out.strip().split(",")) == ["o", "p", "s"]
+        monkeypatch.setattr("sys.stdin", io.StringIO(everything + " LIMIT 3"))
+        assert main(["query", *endpoint, "--format", "csv", "-"]) == EXIT_OK
+        assert len(capsys.readouterr().out.strip().splitlines()) == 4
+    else:
+        config = {"TESTING": True, "SPARQL_ENDPOINT": external_store.endpoint}
+        capped = create_app({**config, "STORE_MAX_ROWS": 100}).test_client()
+        response = capped.get("/sparql", query_string={"query": everything})
+        assert response.status_code == 502
+        assert "cut short" in response.get_data(as_text=True)
+        plain = create_app({**config, "STORE_UNION_PARAMETER": ""}).test_client()
+        response = plain.get(
+            "/sparql", query_string={"query": everything}, headers={"Accept": "text/csv"}
+        )
+        assert sorted(response.get_data(as_text=True).strip().split(",")) == ["o", "p", "s"]
+
+
+def test_a_row_cap_below_two_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(["query", "--endpoint", "http://127.0.0.1:9/query", "--store-max-rows", "1", "-"])
+    assert refused.value.code == EXIT_USAGE
+    assert "at least 2" in capsys.readouterr().err
 
 
 def test_queries_to_an_external_store_count_against_the_clients_share(

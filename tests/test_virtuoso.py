@@ -25,7 +25,9 @@ from conftest import free_port, stop_process
 from odr_kg import resources
 from odr_kg.cli import EXIT_OK, main
 from odr_kg.sparql_store import SparqlEndpointStore, TruncatedResultError
-from odr_kg.store import EmbeddedStore, KnowledgeStore, StoreResponseError
+from odr_kg.store import EmbeddedStore, KnowledgeStore
+from odr_kg.store_errors import StoreResponseError
+from odr_kg.stores import open_store
 
 pytestmark = pytest.mark.subprocess
 
@@ -38,34 +40,8 @@ RESULT_SET_MAX_ROWS = 10_000
 # The account the tests write with; only on this throw-away instance.
 ADMIN = "dba:dba"
 
-INI = """\
-[Database]
-DatabaseFile = {dir}/virtuoso.db
-ErrorLogFile = {dir}/virtuoso.log
-LockFile = {dir}/virtuoso.lck
-TransactionFile = {dir}/virtuoso.trx
-xa_persistent_file = {dir}/virtuoso.pxa
-TempStorage = TempDatabase
-[TempDatabase]
-DatabaseFile = {dir}/virtuoso-temp.db
-TransactionFile = {dir}/virtuoso-temp.trx
-[Parameters]
-; SQL (ODBC) on the loopback only: it takes the dba account and its full rights.
-ServerPort = 127.0.0.1:{sql_port}
-DisableUnixSocket = 1
-DirsAllowed = .
-NumberOfBuffers = 10000
-MaxDirtyBuffers = 6000
-[HTTPServer]
-ServerPort = 127.0.0.1:{http_port}
-ServerRoot = {dir}
-ServerThreads = 10
-EnabledDavVSP = 0
-[SPARQL]
-ResultSetMaxRows = {max_rows}
-MaxQueryExecutionTime = 60
-MaxQueryCostEstimationTime = 400
-"""
+# The ini of the benchmarks' Virtuoso, with a small buffer pool.
+INI = ROOT / "bench" / "virtuoso.ini"
 
 
 @dataclass(frozen=True)
@@ -93,7 +69,16 @@ def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
     sql_port, http_port = free_port(), free_port()
     ini = folder / "virtuoso.ini"
     ini.write_text(
-        INI.format(dir=folder, sql_port=sql_port, http_port=http_port, max_rows=RESULT_SET_MAX_ROWS)
+        INI.read_text().format(
+            dir=folder,
+            sql_port=sql_port,
+            http_port=http_port,
+            dirs_allowed=".",
+            buffers=10_000,
+            dirty_buffers=6_000,
+            max_rows=RESULT_SET_MAX_ROWS,
+            max_seconds=60,
+        )
     )
     log = folder / "stdout.log"
     with log.open("wb") as output:
@@ -134,9 +119,7 @@ def loaded(virtuoso: Virtuoso) -> Virtuoso:
 @pytest.fixture(scope="module")
 def virtuoso_store(loaded: Virtuoso) -> SparqlEndpointStore:
     # Virtuoso's default graph is the union of its graphs: no parameter asks for it.
-    return SparqlEndpointStore.connect(
-        loaded.sparql, union_parameter=None, max_rows=RESULT_SET_MAX_ROWS
-    )
+    return open_store(endpoint=loaded.sparql, union_parameter=None, max_rows=RESULT_SET_MAX_ROWS)
 
 
 def our_graphs(sizes: dict[str, int], store: KnowledgeStore) -> dict[str, int]:

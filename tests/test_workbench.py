@@ -12,9 +12,9 @@ import pyoxigraph as ox
 import pytest
 from flask.testing import FlaskClient
 
-from odr_kg.sparql_protocol import FORMAT_NAMES, RESULT_MEDIA_TYPES, example_queries
+from odr_kg.sparql_protocol import FORMAT_NAMES, RESULT_MEDIA_TYPES
 from odr_kg.store import KnowledgeStore
-from odr_kg.workbench import DOWNLOAD_FORMATS, Cell, result_table
+from odr_kg.workbench import DOWNLOAD_FORMATS, Cell, example_queries, result_table
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 EXAMPLES = {example["name"]: example for example in example_queries()}

@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from conftest import LocalContext
-from odr_kg.sparql_protocol import example_queries
 from odr_kg.store import KnowledgeStore
+from odr_kg.workbench import example_queries
 
 pytestmark = pytest.mark.subprocess
 

@@ -12,40 +12,30 @@ or on an external SPARQL 1.1 store with ``--endpoint URL``.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
-import pyoxigraph as ox
-
-from odr_kg.resources import DEFAULT_BASE, rebase
+from odr_kg.case_commands import add_case_commands
+from odr_kg.command_line import (
+    EXIT_DATA_ERROR,
+    EXIT_OK,
+    EXIT_STORE,
+    EXIT_USAGE,
+    store_of,
+    store_options,
+)
+from odr_kg.resources import rebase
 from odr_kg.serving import add_serve_command
-from odr_kg.store import (
-    EXPORT_FORMATS,
+from odr_kg.store import EXPORT_FORMATS
+from odr_kg.store_errors import (
     DataSyntaxError,
-    EmbeddedStore,
     InvalidBaseError,
     InvalidGraphNameError,
-    KnowledgeStore,
-    QueryResult,
     QuerySyntaxError,
     StoreError,
     UnsupportedFormatError,
-    compact_iri,
-    open_store,
-    serialize_results,
-    triples_of,
 )
-
-EXIT_OK = 0
-EXIT_DATA_ERROR = 1
-EXIT_USAGE = 2
-EXIT_STORE = 3
-
-TABLE_FORMAT = "table"
-QUERY_OUTPUT_FORMATS = (TABLE_FORMAT, "json", "csv", "tsv", "xml", "turtle", "ntriples", "jsonld")
+from odr_kg.terminal import QUERY_OUTPUT_FORMATS, render_result
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,43 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; ``--base`` defaults to ``$ODR_KG_BASE``, else the default base."""
-    base_option = argparse.ArgumentParser(add_help=False)
-    base_option.add_argument(
-        "--base",
-        default=os.environ.get("ODR_KG_BASE", DEFAULT_BASE),
-        metavar="IRI",
-        help="base IRI of the graph names and the data (default: $ODR_KG_BASE or %(default)s)",
-    )
-    stores = base_option.add_argument_group(
-        "store", "where the data is (default: the embedded store, in memory)"
-    )
-    where = stores.add_mutually_exclusive_group()
-    where.add_argument(
-        "--store",
-        metavar="PATH",
-        help="the embedded store on disk at PATH; loaded on first use, kept across runs",
-    )
-    where.add_argument(
-        "--endpoint", metavar="URL", help="an external SPARQL 1.1 store's query endpoint"
-    )
-    stores.add_argument(
-        "--update-endpoint",
-        metavar="URL",
-        help="its SPARQL Update endpoint (default: the query endpoint)",
-    )
-    stores.add_argument(
-        "--graph-store",
-        metavar="URL",
-        help="its Graph Store Protocol endpoint; writes use it instead of SPARQL Update",
-    )
-    stores.add_argument(
-        "--timeout",
-        type=float,
-        default=30.0,
-        metavar="SECONDS",
-        help="give up on an external store's answer after this long (%(default)s)",
-    )
-
+    base_option = store_options()
     parser = argparse.ArgumentParser(
         prog="odr-kg",
         description="Query, export and serve the ODR legal knowledge graph.",
@@ -151,56 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.set_defaults(run=run_load)
 
-    cases = commands.add_parser(
-        "cases", help="case graphs in the store", description="Case graphs in the store."
-    )
-    case_commands = cases.add_subparsers(dest="cases_command", required=True, metavar="COMMAND")
-    import_cases = case_commands.add_parser(
-        "import",
-        parents=[base_option],
-        help="load case graph files, one named graph each",
-        description="Load case graphs (.ttl, .nt, .jsonld; folders are searched) into the "
-        "store, each into <base>graph/case/<file name without extension>, replacing it. A file "
-        "that does not parse is reported with its line and left out; with --atomic nothing is "
-        "loaded then. Exit status 1 when some file was left out.",
-    )
-    import_cases.add_argument("paths", nargs="+", metavar="FILE|DIR")
-    import_cases.add_argument(
-        "--atomic", action="store_true", help="load every file or, if one fails, none"
-    )
-    import_cases.set_defaults(run=run_cases_import)
-
-    validate = commands.add_parser(
-        "validate",
-        parents=[base_option],
-        help="validate case graphs against the SHACL shapes",
-        description="Validate case graphs (Turtle .ttl, N-Triples .nt, JSON-LD .jsonld) with "
-        "pySHACL against the case shapes, the ontology and the knowledge graph. Exit status: "
-        "0 all conform, 1 some do not, 2 some cannot be read.",
-    )
-    validate.add_argument(
-        "cases", nargs="+", metavar="CASE", help="case graph files, or folders of them"
-    )
-    validate.add_argument(
-        "--engine",
-        choices=("pyshacl", "turbo"),
-        help="pyshacl validates each case on its own (the reference; the default for one "
-        "case); turbo (pyshacl-turbo) validates the cases in batches (the default for many)",
-    )
-    validate.add_argument(
-        "--jobs",
-        type=int,
-        default=os.cpu_count() or 1,
-        metavar="N",
-        help="processes validating batches side by side, with turbo (%(default)s: the cores)",
-    )
-    validate.add_argument(
-        "--format", choices=("text", "json"), default="text", help="report format (%(default)s)"
-    )
-    validate.add_argument(
-        "--lang", choices=("en", "zh"), default="en", help="language of the messages (%(default)s)"
-    )
-    validate.set_defaults(run=run_validate)
+    add_case_commands(commands, [base_option])
 
     lookup = commands.add_parser(
         "lookup",
@@ -228,38 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def store_of(args: argparse.Namespace) -> KnowledgeStore:
-    """The store the command line names, holding the knowledge graph."""
-    return open_store(
-        args.base,
-        path=args.store,
-        endpoint=args.endpoint,
-        update_endpoint=args.update_endpoint,
-        graph_store=args.graph_store,
-        timeout=args.timeout,
-    )
-
-
-def writable_store_of(args: argparse.Namespace) -> KnowledgeStore:
-    """The store the command line names, as it is: nothing loaded into it yet."""
-    if args.endpoint is not None:
-        from odr_kg.sparql_store import SparqlEndpointStore
-
-        return SparqlEndpointStore(
-            args.endpoint,
-            args.base,
-            update_endpoint=args.update_endpoint,
-            graph_store=args.graph_store,
-            timeout=args.timeout,
-        )
-    return EmbeddedStore(args.base, args.store)
-
-
 def run_load(args: argparse.Namespace) -> int:
     if args.store is None and args.endpoint is None:
         print("odr-kg: load needs --store PATH or --endpoint URL", file=sys.stderr)
         return EXIT_USAGE
-    store = writable_store_of(args)
+    store = store_of(args, load=False)
     store.load_packaged()
     store.close()
     for graph_iri, size in store.graph_sizes().items():
@@ -292,101 +170,6 @@ def run_export(args: argparse.Namespace) -> int:
         print(f"odr-kg: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
-
-
-def run_validate(args: argparse.Namespace) -> int:
-    from odr_kg.bulk_validation import validate_many
-    from odr_kg.validation import (
-        ShapesValidator,
-        UnreadableCaseError,
-        case_graph,
-        read_case_triples,
-        reports_json,
-    )
-
-    validator = ShapesValidator.for_cases(store_of(args))
-    paths = case_files(args.cases)
-    engine = args.engine or ("turbo" if len(paths) > 1 else "pyshacl")
-    cases = []
-    unreadable = False
-    for path in progress(paths, "reading"):
-        try:
-            cases.append((str(path), read_case_triples(path)))
-        except UnreadableCaseError as error:
-            print(f"odr-kg: cannot read {error}", file=sys.stderr)
-            unreadable = True
-    if engine == "pyshacl" and len(cases) <= 1:
-        reports = [validator.validate(case_graph(case), source) for source, case in cases]
-    else:
-        reports = validate_many(validator, cases, engine, jobs=args.jobs)
-    if args.format == "json":
-        print(reports_json(reports))
-    else:
-        for report in reports:
-            print(report.text(args.lang))
-        if len(reports) > 1:
-            conforming = sum(report.conforms for report in reports)
-            print(f"{len(reports)} cases: {conforming} conform, {len(reports) - conforming} do not")
-    if unreadable:
-        return EXIT_USAGE
-    return EXIT_OK if all(report.conforms for report in reports) else EXIT_DATA_ERROR
-
-
-CASE_SUFFIXES = (".ttl", ".nt", ".jsonld", ".json")
-
-
-def case_files(paths: Sequence[str]) -> list[Path]:
-    """The files named, and the case graph files in the folders named, sorted within each."""
-    found: list[Path] = []
-    for name in paths:
-        path = Path(name)
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in CASE_SUFFIXES)
-        else:
-            found.append(path)
-    return found
-
-
-def progress(items: Sequence[Path], what: str) -> Iterable[Path]:
-    """``items`` with a progress bar on stderr when there are many and stderr is a terminal."""
-    from tqdm import tqdm
-
-    return tqdm(items, desc=what, unit="case", disable=len(items) < 2 or None, file=sys.stderr)
-
-
-def run_cases_import(args: argparse.Namespace) -> int:
-    from odr_kg.validation import UnreadableCaseError, case_format_for
-
-    store = store_of(args)
-    paths = case_files(args.paths)
-    parsed: dict[str, list[ox.Triple]] = {}
-    failed = 0
-    for path in progress(paths, "parsing"):
-        try:
-            case_format_for(path.name)
-            triples, _ = store.parse_file(path)
-        except (DataSyntaxError, UnreadableCaseError, UnsupportedFormatError, OSError) as error:
-            line = f":{error.line}" if getattr(error, "line", None) else ""
-            message = getattr(error, "message", None) or getattr(error, "strerror", None) or error
-            print(f"odr-kg: {path}{line}: {message}", file=sys.stderr)
-            failed += 1
-            continue
-        parsed[store.case_graph_iri(path.stem)] = triples
-        if not args.atomic and len(parsed) >= IMPORT_BATCH:
-            store.add_graphs(parsed)
-            parsed = {}
-    if failed and args.atomic:
-        print(f"odr-kg: {failed} file(s) do not parse; nothing loaded (--atomic)", file=sys.stderr)
-        return EXIT_DATA_ERROR
-    store.add_graphs(parsed)
-    store.infer()
-    store.close()
-    print(f"{len(paths) - failed} case graphs loaded, {failed} left out", file=sys.stderr)
-    return EXIT_DATA_ERROR if failed else EXIT_OK
-
-
-# Case graphs written to the store in one transaction (one request to an external store).
-IMPORT_BATCH = 1000
 
 
 def run_lookup(args: argparse.Namespace) -> int:
@@ -434,72 +217,6 @@ def run_lookup(args: argparse.Namespace) -> int:
     else:
         _write_stdout((json.dumps(answer.json, ensure_ascii=False, indent=2) + "\n").encode())
     return EXIT_OK
-
-
-def render_result(result: QueryResult, fmt: str | None, prefixes: Mapping[str, str]) -> bytes:
-    """A query result as bytes in ``fmt``: one of :data:`QUERY_OUTPUT_FORMATS`, or ``None`` for
-    the usual form of the result kind (a table, ``true``/``false``, or Turtle)."""
-    if isinstance(result, ox.QueryBoolean):
-        if fmt in (None, TABLE_FORMAT):
-            return b"true\n" if bool(result) else b"false\n"
-        return serialize_results(result, fmt)
-    if isinstance(result, ox.QueryTriples):
-        if fmt == TABLE_FORMAT:
-            rows = [
-                [triple.subject, triple.predicate, triple.object] for triple in triples_of(result)
-            ]
-            return format_table(["subject", "predicate", "object"], rows, prefixes).encode()
-        return serialize_results(result, fmt or "turtle", prefixes)
-    if fmt in (None, TABLE_FORMAT):
-        variables = [variable.value for variable in result.variables]
-        rows = [[solution[name] for name in variables] for solution in result]
-        return format_table(variables, rows, prefixes).encode()
-    return serialize_results(result, fmt)
-
-
-def format_table(
-    columns: Sequence[str], rows: Sequence[Sequence[object]], prefixes: Mapping[str, str]
-) -> str:
-    """An aligned text table of RDF terms, IRIs compacted with ``prefixes``."""
-    cells = [[term_text(term, prefixes) for term in row] for row in rows]
-    widths = [
-        max([_display_width(column), *(_display_width(row[index]) for row in cells)])
-        for index, column in enumerate(columns)
-    ]
-    lines = [
-        " | ".join(_pad(column, width) for column, width in zip(columns, widths, strict=True)),
-        "-+-".join("-" * width for width in widths),
-    ]
-    lines += [
-        " | ".join(_pad(cell, width) for cell, width in zip(row, widths, strict=True))
-        for row in cells
-    ]
-    lines.append(f"({len(cells)} row{'' if len(cells) == 1 else 's'})")
-    return "\n".join(line.rstrip() for line in lines) + "\n"
-
-
-def term_text(term: object, prefixes: Mapping[str, str]) -> str:
-    """One RDF term as a table cell: a compacted IRI, ``_:id``, or a literal's text."""
-    if term is None:
-        return ""
-    if isinstance(term, ox.NamedNode):
-        return compact_iri(term.value, prefixes)
-    if isinstance(term, ox.BlankNode):
-        return f"_:{term.value}"
-    if isinstance(term, ox.Literal):
-        text = term.value if term.language is None else f"{term.value}@{term.language}"
-    else:
-        text = str(term)
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
-
-
-def _display_width(text: str) -> int:
-    # Chinese labels take two columns each in a terminal.
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _display_width(text))
 
 
 def _read_text(path: str) -> str:

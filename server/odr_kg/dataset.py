@@ -11,7 +11,7 @@ from importlib.resources import files
 
 import pyoxigraph as ox
 
-from odr_kg import resources
+from odr_kg import formats, resources
 from odr_kg.store import GRAPH_NAMES, KnowledgeStore
 
 VOID = "http://rdfs.org/ns/void#"
@@ -118,10 +118,7 @@ def linksets(store: KnowledgeStore, dataset: ox.NamedNode, document: str) -> lis
 
 # Dump file suffixes and their media types; the suffix is also the store's export format name.
 DUMP_MEDIA_TYPES = {
-    "nt": "application/n-triples",
-    "ttl": "text/turtle",
-    "jsonld": "application/ld+json",
-    "trig": "application/trig",
+    fmt.extension: fmt.media_type for fmt in formats.named("ntriples", "turtle", "jsonld", "trig")
 }
 
 

@@ -18,14 +18,12 @@ from importlib.resources import files
 import pyoxigraph as ox
 
 from odr_kg import resources
+from odr_kg.namespaces import odr_term
 from odr_kg.store import INFERRED_GRAPH_NAME, KnowledgeStore
 
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 LABEL_PREDICATES = (RDFS_LABEL, f"{SKOS}prefLabel")
-SOURCE = "http://purl.org/dc/terms/source"
-URL = "http://schema.org/url"
-CONFIDENCE = "https://w3id.org/odr-kg/def/confidence"
 # The group of a property that no group of labels.ttl names.
 DEFAULT_GROUP = "content"
 WEB_SCHEMES = ("http://", "https://")
@@ -119,6 +117,10 @@ class ResourceDescription:
 
     def values(self, predicate: str) -> list[ox.Term]:
         return [t.object for t in self.outgoing if t.predicate.value == predicate]
+
+    def confidence(self, base: str) -> list[ox.Term]:
+        """The confidence levels the dataset, published under ``base``, gives this resource."""
+        return self.values(odr_term("confidence", base))
 
     def groups(self) -> list[PropertyGroup]:
         """The properties in the page's groups and order; within a group, properties that no

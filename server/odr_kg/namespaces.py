@@ -1,6 +1,8 @@
 """The project's vocabulary as closed namespaces: a typo raises instead of minting an IRI.
 
 Each term here is declared in ``ontology/odr.ttl``; ``tests/test_ontology.py`` checks both ways.
+The terms are written with :data:`~odr_kg.resources.DEFAULT_BASE`; code serving another base
+asks :func:`odr_term` for a term's IRI there.
 """
 
 from __future__ import annotations
@@ -8,11 +10,13 @@ from __future__ import annotations
 from rdflib import URIRef
 from rdflib.namespace import DefinedNamespace, Namespace
 
+from odr_kg.resources import DEFAULT_BASE, rebase
+
 
 class ODR(DefinedNamespace):
     """The odr-kg ontology, ``https://w3id.org/odr-kg/def/``."""
 
-    _NS = Namespace("https://w3id.org/odr-kg/def/")
+    _NS = Namespace(DEFAULT_BASE + "def/")
     _fail = True
 
     # Classes
@@ -126,3 +130,9 @@ class ODR(DefinedNamespace):
     treaty: URIRef
     whenForumChoice: URIRef
     wording: URIRef
+
+
+def odr_term(name: str, base: str = DEFAULT_BASE) -> str:
+    """The IRI of the ontology term ``name`` in a graph published under ``base``; a name the
+    ontology does not declare raises :class:`AttributeError`."""
+    return rebase(str(getattr(ODR, name)), base)

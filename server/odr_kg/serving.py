@@ -9,10 +9,9 @@ import sys
 from collections.abc import Sequence
 
 from odr_kg import supervisor
+from odr_kg.command_line import EXIT_OK, EXIT_USAGE
 from odr_kg.limits import LIMITS
 
-EXIT_OK = 0
-EXIT_USAGE = 2
 # Options the master does not pass on to its web process: it holds the socket they describe.
 MASTER_ONLY = ("--host", "--port")
 
@@ -154,6 +153,8 @@ def _run_web_process(args: argparse.Namespace) -> int:
                 "SPARQL_UPDATE_ENDPOINT": args.update_endpoint,
                 "GRAPH_STORE": args.graph_store,
                 "STORE_TIMEOUT": args.timeout,
+                "STORE_UNION_PARAMETER": args.union_parameter,
+                "STORE_MAX_ROWS": args.store_max_rows,
                 **({"PUBLIC_URL": args.public_url} if args.public_url else {}),
                 **limit_options(args),
             }
@@ -168,9 +169,9 @@ def _run_web_process(args: argparse.Namespace) -> int:
         else:
             print(f"odr-kg: cannot read {error.filename}: {error.strerror}", file=sys.stderr)
         return EXIT_USAGE
-    proxy: dict[str, object] = {}
+    options: dict[str, object] = {}
     if args.trusted_proxy:
-        proxy = {
+        options |= {
             "trusted_proxy": args.trusted_proxy,
             "trusted_proxy_count": 1,
             "trusted_proxy_headers": "x-forwarded-for x-forwarded-proto x-forwarded-host",
@@ -178,14 +179,11 @@ def _run_web_process(args: argparse.Namespace) -> int:
     where: dict[str, object] = {"host": args.host, "port": args.port}
     if args.listen_fd is not None:
         where = {"sockets": [socket.socket(fileno=args.listen_fd)]}
+    # waitress refuses a larger body before reading it; the application says 413 too. With
+    # MAX_CONTENT_LENGTH None (no limit) waitress keeps its own, 1 GiB.
+    body_limit = app.config["MAX_CONTENT_LENGTH"]
+    if body_limit is not None:
+        options["max_request_body_size"] = body_limit
     supervisor.say_ready(args.ready_fd)
-    serve(
-        app,
-        threads=args.threads,
-        # waitress refuses a larger body before reading it; the application says 413 too.
-        max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
-        ident="odr-kg",
-        **where,
-        **proxy,
-    )
+    serve(app, threads=args.threads, ident="odr-kg", **where, **options)
     return EXIT_OK

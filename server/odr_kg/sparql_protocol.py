@@ -1,6 +1,6 @@
-"""The SPARQL 1.1 Protocol over the knowledge store: reading a request, formats, the service
-description, and the example questions. No Flask here: the blueprint in :mod:`odr_kg.web.sparql`
-hands in plain values. How a result is shown to people is :mod:`odr_kg.workbench`'s work.
+"""The SPARQL 1.1 Protocol over the knowledge store: reading a request, formats and the service
+description. No Flask here: the blueprint in :mod:`odr_kg.web.sparql` hands in plain values.
+What people see (the result table, the example questions) is :mod:`odr_kg.workbench`'s work.
 
 The endpoint is read-only. Updates are refused, and so are queries that would reach outside the
 store (``SERVICE``; ``LOAD`` belongs to updates but is named for clarity), before pyoxigraph
@@ -9,7 +9,6 @@ sees them. ``default-graph-uri`` and ``named-graph-uri`` name graphs of our own 
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,9 +16,10 @@ from urllib.parse import parse_qs
 
 import pyoxigraph as ox
 
-from odr_kg import resources
+from odr_kg import formats
+from odr_kg.rdf import QueryResult
 from odr_kg.sparql_tokens import keywords, service_targets
-from odr_kg.store import GRAPH_NAMES, KnowledgeStore, QueryResult
+from odr_kg.store import GRAPH_NAMES, KnowledgeStore
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 QUERY_MEDIA_TYPE = "application/sparql-query"
@@ -28,66 +28,23 @@ UPDATE_MEDIA_TYPE = "application/sparql-update"
 # The kinds of result, and for each the media types we answer with, preferred first, mapped to
 # the serialization names of odr_kg.store. The first entry is what a client without Accept gets.
 RESULT_MEDIA_TYPES: dict[str, dict[str, str]] = {
-    "boolean": {
-        "application/sparql-results+json": "json",
-        "application/sparql-results+xml": "xml",
-        "application/json": "json",
-        "application/xml": "xml",
-    },
-    "solutions": {
-        "application/sparql-results+json": "json",
-        "application/sparql-results+xml": "xml",
-        "text/csv": "csv",
-        "text/tab-separated-values": "tsv",
-        "application/json": "json",
-        "application/xml": "xml",
-    },
-    "graph": {
-        "text/turtle": "turtle",
-        "application/n-triples": "ntriples",
-        "application/ld+json": "jsonld",
-        "application/rdf+xml": "rdfxml",
-        "application/trig": "trig",
-        "application/n-quads": "nquads",
-        "application/x-turtle": "turtle",
-        "text/plain": "ntriples",
-    },
+    kind: {
+        media_type: fmt.name
+        for media_type, fmt in formats.by_media_type(kind_formats, every=True).items()
+    }
+    for kind, kind_formats in formats.FORMATS_OF_KIND.items()
 }
 # The `format` parameter: a short name (or a media type of the table above) per kind of result.
 # The aliases are the names SPARQLWrapper sends (`xml` and `rdf` mean RDF/XML for a graph).
 FORMAT_NAMES: dict[str, dict[str, str]] = {
-    "boolean": {
-        "json": "application/sparql-results+json",
-        "xml": "application/sparql-results+xml",
-    },
-    "solutions": {
-        "json": "application/sparql-results+json",
-        "xml": "application/sparql-results+xml",
-        "csv": "text/csv",
-        "tsv": "text/tab-separated-values",
-    },
-    "graph": {
-        "turtle": "text/turtle",
-        "ntriples": "application/n-triples",
-        "jsonld": "application/ld+json",
-        "rdfxml": "application/rdf+xml",
-        "trig": "application/trig",
-        "nquads": "application/n-quads",
-        "n3": "text/turtle",
-        "json-ld": "application/ld+json",
-        "rdf+xml": "application/rdf+xml",
-        "xml": "application/rdf+xml",
-        "rdf": "application/rdf+xml",
-    },
+    kind: {fmt.name: fmt.media_type for fmt in kind_formats}
+    | {alias: fmt.media_type for fmt in kind_formats for alias in fmt.aliases}
+    for kind, kind_formats in formats.FORMATS_OF_KIND.items()
 }
 # What a service description is served as; text/html is the page for people.
 DESCRIPTION_MEDIA_TYPES: dict[str, str] = {
-    "text/turtle": "turtle",
-    "application/n-triples": "ntriples",
-    "application/ld+json": "jsonld",
-    "application/rdf+xml": "rdfxml",
+    fmt.media_type: fmt.name for fmt in formats.named("turtle", "ntriples", "jsonld", "rdfxml")
 }
-HTML_MEDIA_TYPE = "text/html"
 
 # Keywords refused before evaluation, with the reason given to the client.
 FORBIDDEN_KEYWORDS = {
@@ -99,27 +56,12 @@ FORBIDDEN_KEYWORDS = {
 }
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
-_SUMMARY = re.compile(r"^#\+ summary: (.+)$", re.MULTILINE)
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
-FORMATS = "http://www.w3.org/ns/formats/"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS_COMMENT = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#comment")
 VOID_TRIPLES = ox.NamedNode("http://rdfs.org/ns/void#triples")
 XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
-# W3C format IRIs of the result formats we produce.
-FORMAT_IRIS = (
-    "SPARQL_Results_JSON",
-    "SPARQL_Results_XML",
-    "SPARQL_Results_CSV",
-    "SPARQL_Results_TSV",
-    "Turtle",
-    "N-Triples",
-    "JSON-LD",
-    "RDF_XML",
-    "TriG",
-    "N-Quads",
-)
 
 
 class ProtocolError(Exception):
@@ -295,20 +237,6 @@ def requested_media_type(kind: str, formats: Sequence[str]) -> str | None:
     )
 
 
-@functools.cache
-def example_queries(base: str = resources.DEFAULT_BASE) -> tuple[dict[str, str], ...]:
-    """The example questions of ``queries/``: ``name``, ``summary`` and ``text`` (rebased).
-    Read once per base: the packaged files do not change while the service runs."""
-    examples = []
-    for entry in resources.data_files("queries"):
-        text = resources.read_data_text(entry, base)
-        summary = _SUMMARY.search(text)
-        examples.append(
-            {"name": entry.name, "summary": summary.group(1) if summary else "", "text": text}
-        )
-    return tuple(examples)
-
-
 def service_description(endpoint: str, store: KnowledgeStore) -> list[ox.Triple]:
     """The SPARQL 1.1 Service Description of the endpoint at ``endpoint``: what it answers, in
     which formats, and the dataset: every named graph of ``store``, the default graph being
@@ -349,8 +277,8 @@ def service_description(endpoint: str, store: KnowledgeStore) -> list[ox.Triple]
             ),
         ),
     ]
-    for name in FORMAT_IRIS:
-        triples.append(ox.Triple(service, sd("resultFormat"), ox.NamedNode(FORMATS + name)))
+    for fmt in formats.FORMATS:
+        triples.append(ox.Triple(service, sd("resultFormat"), ox.NamedNode(fmt.w3c_iri)))
     own = {store.graph_iri(name) for name in GRAPH_NAMES}
     for index, (iri, size) in enumerate(store.graph_sizes().items()):
         named_graph = ox.BlankNode(f"namedGraph{index}")

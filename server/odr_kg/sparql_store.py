@@ -44,32 +44,31 @@ from http.client import HTTPException
 import pyoxigraph as ox
 from SPARQLWrapper import INSERT, POST, SELECT, SPARQLWrapper
 
-from odr_kg import resources
+from odr_kg import formats, resources
+from odr_kg.http_credentials import credentials_opener, split_credentials
+from odr_kg.rdf import QueryResult, as_query_triples, query_boolean, query_solutions
 from odr_kg.sparql_tokens import keywords
-from odr_kg.store import (
+from odr_kg.store import DEFAULT_TIMEOUT, OXIGRAPH_UNION_PARAMETER, KnowledgeStore
+from odr_kg.store_errors import (
     ExternalStoreError,
-    KnowledgeStore,
-    NotLoadedError,
-    QueryResult,
     QuerySyntaxError,
     StoreResponseError,
     StoreTimeoutError,
     StoreUnavailableError,
 )
 
-OXIGRAPH_UNION_PARAMETER = "union-default-graph"
-DEFAULT_TIMEOUT = 30.0
 # What we ask for: SPARQL JSON results for SELECT and ASK, N-Triples for CONSTRUCT and DESCRIBE.
 ACCEPT = "application/sparql-results+json, application/n-triples;q=0.9, text/turtle;q=0.8"
-RESULT_FORMATS: dict[str, ox.QueryResultsFormat] = {
-    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
-    "application/json": ox.QueryResultsFormat.JSON,
-    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+# The formats of the answers we read, by the media type the store labels them with.
+RESULTS_BY_MEDIA_TYPE: dict[str, ox.QueryResultsFormat] = {
+    media_type: fmt.syntax
+    for media_type, fmt in formats.by_media_type(formats.named("json", "xml"), every=True).items()
 }
-GRAPH_FORMATS: dict[str, ox.RdfFormat] = {
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "text/plain": ox.RdfFormat.N_TRIPLES,
-    "text/turtle": ox.RdfFormat.TURTLE,
+GRAPHS_BY_MEDIA_TYPE: dict[str, ox.RdfFormat] = {
+    media_type: fmt.syntax
+    for media_type, fmt in formats.by_media_type(
+        formats.named("ntriples", "turtle"), every=True
+    ).items()
 }
 # Rows per page when this module reads a whole graph; below Virtuoso's shipped cap.
 PAGE_ROWS = 10_000
@@ -102,31 +101,17 @@ class SparqlEndpointStore(KnowledgeStore):
     ) -> None:
         super().__init__(base)
         self.endpoint = endpoint
-        self.update_endpoint, update_credentials = _split_credentials(update_endpoint or endpoint)
+        self.update_endpoint, update_credentials = split_credentials(update_endpoint or endpoint)
         self.graph_store, graph_store_credentials = (
-            _split_credentials(graph_store) if graph_store is not None else (None, None)
+            split_credentials(graph_store) if graph_store is not None else (None, None)
         )
-        self._opener = _opener(
+        self._opener = credentials_opener(
             {self.update_endpoint: update_credentials, self.graph_store: graph_store_credentials}
         )
         self.timeout = timeout
         self.union_parameter = union_parameter
         self.max_rows = max_rows
         self.use_packaged_prefixes()
-
-    @classmethod
-    def connect(
-        cls, endpoint: str, base: str = resources.DEFAULT_BASE, **options
-    ) -> SparqlEndpointStore:
-        """The store at ``endpoint``; :class:`odr_kg.store.NotLoadedError` when it does not
-        hold the knowledge graph (``odr-kg load --endpoint`` puts it there)."""
-        store = cls(endpoint, base, **options)
-        if not store.is_loaded():
-            raise NotLoadedError(
-                f"the SPARQL store at {endpoint} holds no <{store.graph_iri('kg')}>: "
-                f"run odr-kg load --endpoint {endpoint} first"
-            )
-        return store
 
     # Reading ------------------------------------------------------------------------------
 
@@ -153,25 +138,26 @@ class SparqlEndpointStore(KnowledgeStore):
                 # An empty default graph: a name no store holds.
                 wrapper.addParameter("default-graph-uri", f"{self.base}graph/none")
         media_type, body = self._send(wrapper)
-        if media_type in RESULT_FORMATS:
-            if RESULT_FORMATS[media_type] == ox.QueryResultsFormat.JSON and b'"bnode"' in body:
+        if media_type in RESULTS_BY_MEDIA_TYPE:
+            results_format = RESULTS_BY_MEDIA_TYPE[media_type]
+            if results_format == ox.QueryResultsFormat.JSON and b'"bnode"' in body:
                 body = _with_plain_blank_node_ids(body)
             try:
-                result = ox.parse_query_results(body, RESULT_FORMATS[media_type])
+                result = ox.parse_query_results(body, results_format)
             except (SyntaxError, ValueError) as error:
                 raise StoreResponseError(
                     self.endpoint, f"sent results that do not parse: {error}"
                 ) from error
             if isinstance(result, ox.QuerySolutions) and _is_virtuoso_ask(result, sparql):
-                return _boolean(any(True for _ in result))
+                return query_boolean(any(True for _ in result))
             if isinstance(result, ox.QuerySolutions) and _is_virtuoso_graph(result, sparql):
                 return as_query_triples([ox.Triple(r["s"], r["p"], r["o"]) for r in result])
             if self.max_rows is not None and isinstance(result, ox.QuerySolutions):
                 return self._checked(result)
             return result
-        if media_type in GRAPH_FORMATS:
+        if media_type in GRAPHS_BY_MEDIA_TYPE:
             try:
-                triples = [q.triple for q in ox.parse(body, GRAPH_FORMATS[media_type])]
+                triples = [q.triple for q in ox.parse(body, GRAPHS_BY_MEDIA_TYPE[media_type])]
             except (SyntaxError, ValueError) as error:
                 raise StoreResponseError(
                     self.endpoint, f"sent RDF that does not parse: {error}"
@@ -187,7 +173,7 @@ class SparqlEndpointStore(KnowledgeStore):
                 f"returned {len(rows)} rows, its configured maximum: the result may be cut "
                 "short; page the query with LIMIT and OFFSET or raise the cap",
             )
-        return _solutions(result.variables, rows)
+        return query_solutions(result.variables, rows)
 
     def quads(self, graph_iri: str | None = None) -> Iterator[ox.Quad]:
         if graph_iri is not None:
@@ -354,60 +340,6 @@ class SparqlEndpointStore(KnowledgeStore):
         return StoreUnavailableError(url, f"broke the connection: {error}")
 
 
-def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
-    """``url`` without its ``user:password@``, and the credentials if it held any."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.username is None:
-        return url, None
-    netloc = parts.hostname or ""
-    if ":" in netloc:
-        netloc = f"[{netloc}]"
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    bare = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
-    user = urllib.parse.unquote(parts.username)
-    return bare, (user, urllib.parse.unquote(parts.password or ""))
-
-
-def _opener(
-    credentials: Mapping[str | None, tuple[str, str] | None],
-) -> urllib.request.OpenerDirector:
-    """An opener answering a Basic or Digest challenge from each URL of ``credentials`` with
-    its credentials; a plain one when there are none."""
-    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
-    for url, pair in credentials.items():
-        if url is not None and pair is not None:
-            passwords.add_password(None, url, *pair)
-    if not any(credentials.values()):
-        return urllib.request.build_opener()
-    return urllib.request.build_opener(
-        _ClosingBasicAuthHandler(passwords), _ClosingDigestAuthHandler(passwords)
-    )
-
-
-class _ClosingChallenge:
-    """Closes the 401 answer once it has been answered with credentials: urllib leaves it open
-    (a ResourceWarning). Unanswered, it stays open to become the HTTPError."""
-
-    def http_error_401(self, req, fp, code, msg, headers):
-        try:
-            answered = super().http_error_401(req, fp, code, msg, headers)
-        except BaseException:
-            fp.close()
-            raise
-        if answered is not None:
-            fp.close()
-        return answered
-
-
-class _ClosingBasicAuthHandler(_ClosingChallenge, urllib.request.HTTPBasicAuthHandler):
-    pass
-
-
-class _ClosingDigestAuthHandler(_ClosingChallenge, urllib.request.HTTPDigestAuthHandler):
-    pass
-
-
 def _with_plain_blank_node_ids(body: bytes) -> bytes:
     """SPARQL JSON results whose blank node labels are valid in N-Triples: Virtuoso sends
     ``nodeID://b10000``, which pyoxigraph refuses. Each label maps to one hex label."""
@@ -438,48 +370,6 @@ def _is_virtuoso_graph(result: ox.QuerySolutions, sparql: str) -> bool:
     names = [variable.value for variable in result.variables]
     words = keywords(sparql)
     return names == ["s", "p", "o"] and ("CONSTRUCT" in words or "DESCRIBE" in words)
-
-
-def _boolean(value: bool) -> ox.QueryBoolean:
-    document = b'{"head": {}, "boolean": ' + (b"true" if value else b"false") + b"}"
-    parsed = ox.parse_query_results(document, ox.QueryResultsFormat.JSON)
-    assert isinstance(parsed, ox.QueryBoolean)
-    return parsed
-
-
-def as_query_triples(triples: Sequence[ox.Triple]) -> ox.QueryTriples:
-    """``triples`` as the result of a CONSTRUCT, the type the embedded store returns."""
-    scratch = ox.Store()
-    scratch.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
-    return scratch.query("CONSTRUCT WHERE { ?s ?p ?o }")
-
-
-def _solutions(variables: Sequence[ox.Variable], rows: list[ox.QuerySolution]) -> ox.QuerySolutions:
-    """Rows read already, as :class:`pyoxigraph.QuerySolutions` again (through SPARQL JSON)."""
-    import json
-
-    def term(value: ox.Term) -> dict[str, str]:
-        if isinstance(value, ox.NamedNode):
-            return {"type": "uri", "value": value.value}
-        if isinstance(value, ox.BlankNode):
-            return {"type": "bnode", "value": value.value}
-        assert isinstance(value, ox.Literal)
-        if value.language:
-            return {"type": "literal", "value": value.value, "xml:lang": value.language}
-        return {"type": "literal", "value": value.value, "datatype": value.datatype.value}
-
-    names = [variable.value for variable in variables]
-    document = {
-        "head": {"vars": names},
-        "results": {
-            "bindings": [
-                {name: term(row[name]) for name in names if row[name] is not None} for row in rows
-            ]
-        },
-    }
-    parsed = ox.parse_query_results(json.dumps(document).encode(), ox.QueryResultsFormat.JSON)
-    assert isinstance(parsed, ox.QuerySolutions)
-    return parsed
 
 
 def _text(data: object) -> str:

@@ -4,6 +4,9 @@ interface (:class:`KnowledgeStore`) with two implementations.
 - :class:`EmbeddedStore`, the default: pyoxigraph in this process, in memory or on disk.
 - :class:`odr_kg.sparql_store.SparqlEndpointStore`: any SPARQL 1.1 store over HTTP.
 
+:func:`odr_kg.stores.open_store` opens the one a configuration names; :mod:`odr_kg.rdf` reads
+and writes RDF for them, and :mod:`odr_kg.store_errors` holds the errors they raise.
+
 Each part is a named graph under the base IRI: ``<base>graph/ontology``, ``<base>graph/shapes``
 and ``<base>graph/kg``, and ``<base>graph/inferred`` with the RDFS entailments the ontology
 declares (types through ``rdfs:subClassOf``, statements through ``rdfs:subPropertyOf``), written
@@ -16,123 +19,54 @@ Queries see the union of all named graphs as their default graph, so a question 
 
 from __future__ import annotations
 
-import functools
-import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import pyoxigraph as ox
 
-from odr_kg import resources
+from odr_kg import formats, resources
+from odr_kg.rdf import (
+    QueryResult,
+    entailment_rule,
+    format_named,
+    packaged_graphs,
+    parse_text,
+    quad_sort_key,
+    split_data_option,
+    triple_sort_key,
+    triples_of,
+    used_prefixes,
+)
 from odr_kg.sparql_tokens import keywords
-
-QueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
-
-FormatT = TypeVar("FormatT", ox.QueryResultsFormat, ox.RdfFormat)
+from odr_kg.store_errors import (
+    DataSyntaxError,
+    InvalidBaseError,
+    InvalidGraphNameError,
+    QuerySyntaxError,
+    StoreError,
+    UnsupportedFormatError,
+)
 
 # The graphs read from the packaged files, and with the inferred graph, every graph of ours.
 PACKAGED_GRAPH_NAMES = ("ontology", "shapes", "kg")
 INFERRED_GRAPH_NAME = "inferred"
 GRAPH_NAMES = (*PACKAGED_GRAPH_NAMES, INFERRED_GRAPH_NAME)
 
-# Formats for SELECT and ASK results.
-RESULTS_FORMATS: dict[str, ox.QueryResultsFormat] = {
-    "json": ox.QueryResultsFormat.JSON,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-    "xml": ox.QueryResultsFormat.XML,
-}
-# Formats for CONSTRUCT and DESCRIBE results.
-GRAPH_FORMATS: dict[str, ox.RdfFormat] = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "ntriples": ox.RdfFormat.N_TRIPLES,
-    "jsonld": ox.RdfFormat.JSON_LD,
-    "rdfxml": ox.RdfFormat.RDF_XML,
-    # The triples of the result as the default graph of a dataset.
-    "trig": ox.RdfFormat.TRIG,
-    "nquads": ox.RdfFormat.N_QUADS,
-}
-# Formats for the whole dataset. Those that can hold named graphs keep them; the others get
-# the union of the graphs.
-EXPORT_FORMATS: dict[str, ox.RdfFormat] = {
-    "nt": ox.RdfFormat.N_TRIPLES,
-    "nq": ox.RdfFormat.N_QUADS,
-    "ttl": ox.RdfFormat.TURTLE,
-    "trig": ox.RdfFormat.TRIG,
-    "jsonld": ox.RdfFormat.JSON_LD,
-}
+# Formats for the whole dataset, by file extension. Those that can hold named graphs keep them;
+# the others get the union of the graphs.
+EXPORT_FORMATS: dict[str, ox.RdfFormat] = formats.by_extension(
+    formats.named("ntriples", "nquads", "turtle", "trig", "jsonld")
+)
 
 
-class StoreError(Exception):
-    """Base class of the errors the knowledge store raises."""
-
-
-class InvalidBaseError(StoreError, ValueError):
-    """The configured base IRI is not an absolute IRI ending in ``/``."""
-
-
-class InvalidGraphNameError(StoreError, ValueError):
-    """A graph name given for loaded data is not an absolute IRI."""
-
-
-class DataSyntaxError(StoreError):
-    """An RDF file does not parse. ``source`` names the file, ``message`` is the parser's,
-    ``line`` the line it stopped at when the parser says."""
-
-    def __init__(self, source: str, message: str, line: int | None = None) -> None:
-        super().__init__(f"{source}: {message}")
-        self.source = source
-        self.message = message
-        self.line = line
-
-
-class QuerySyntaxError(StoreError):
-    """A SPARQL query does not parse. ``message`` is the parser's, position included."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class UnsupportedFormatError(StoreError, ValueError):
-    """No serialization of that name, or none that fits this kind of result."""
-
-
-class NotLoadedError(StoreError):
-    """The store does not hold the knowledge graph: run ``odr-kg load`` first."""
-
-
-class ExternalStoreError(StoreError):
-    """An external SPARQL store did not give a usable answer. ``status`` is the HTTP status a
-    gateway answers with: 502, 503 or 504."""
-
-    status = 502
-
-    def __init__(self, endpoint: str, message: str) -> None:
-        super().__init__(f"the SPARQL store at {endpoint} {message}")
-        self.endpoint = endpoint
-
-
-class StoreUnavailableError(ExternalStoreError):
-    """The external store cannot be reached or says it is unavailable."""
-
-    status = 503
-
-
-class StoreTimeoutError(ExternalStoreError):
-    """The external store did not answer within the configured timeout."""
-
-    status = 504
-
-
-class StoreResponseError(ExternalStoreError):
-    """The external store answered with an error or with something that does not parse."""
-
-    status = 502
+# An external store: how long to wait for each answer, in seconds, and the request parameter
+# that asks Oxigraph's server for the union of the named graphs as the default graph.
+DEFAULT_TIMEOUT = 30.0
+OXIGRAPH_UNION_PARAMETER = "union-default-graph"
 
 
 class KnowledgeStore(ABC):
@@ -155,13 +89,6 @@ class KnowledgeStore(ABC):
             raise InvalidBaseError(f"base IRI is not a valid absolute IRI: {base!r}") from error
         self.base = base
         self.prefixes: dict[str, str] = {}
-
-    @classmethod
-    def load(cls, base: str = resources.DEFAULT_BASE) -> EmbeddedStore:
-        """A new in-memory store holding the packaged ontology, shapes and knowledge graph."""
-        store = EmbeddedStore(base)
-        store.load_packaged()
-        return store
 
     # What an implementation provides --------------------------------------------------------
 
@@ -291,7 +218,7 @@ class KnowledgeStore(ABC):
 
     def union_triples(self) -> list[ox.Triple]:
         """Every distinct triple of the store, in a stable order."""
-        return sorted({quad.triple for quad in self.quads()}, key=_triple_sort_key)
+        return sorted({quad.triple for quad in self.quads()}, key=triple_sort_key)
 
     def distinct_triple_count(self) -> int:
         """The number of distinct triples over all named graphs."""
@@ -306,9 +233,9 @@ class KnowledgeStore(ABC):
 
         TriG, N-Quads and JSON-LD keep the graph names; N-Triples and Turtle hold the union.
         """
-        rdf_format = _lookup(EXPORT_FORMATS, fmt, "export")
+        rdf_format = format_named(EXPORT_FORMATS, fmt, "export")
         if rdf_format.supports_datasets:
-            statements: list[ox.Quad] | list[ox.Triple] = sorted(self.quads(), key=_quad_sort_key)
+            statements: list[ox.Quad] | list[ox.Triple] = sorted(self.quads(), key=quad_sort_key)
         else:
             statements = self.union_triples()
         prefixes = used_prefixes(statements, self.prefixes)
@@ -346,21 +273,6 @@ class EmbeddedStore(KnowledgeStore):
         """The store on disk at ``path``, opened for reading while another process (the web
         process) holds it open for writing."""
         return cls(base, path, writable=False)
-
-    @classmethod
-    def open(
-        cls, base: str = resources.DEFAULT_BASE, path: str | Path | None = None
-    ) -> EmbeddedStore:
-        """The store at ``path`` (in memory without one) holding the packaged data. A store on
-        disk that holds the knowledge graph already is opened as it is, not reloaded."""
-        store = cls(base, path)
-        if store.is_loaded():
-            store.use_packaged_prefixes()
-            if not store.has_graph(store.graph_iri(INFERRED_GRAPH_NAME)):
-                store.infer()  # a store written before the inferred graph existed
-        else:
-            store.load_packaged()
-        return store
 
     def query(
         self,
@@ -442,162 +354,3 @@ class EmbeddedStore(KnowledgeStore):
     def close(self) -> None:
         if self.path is not None and self.writable:
             self._store.flush()
-
-
-def parse_text(
-    text: str | bytes, rdf_format: ox.RdfFormat, base: str, source: str
-) -> tuple[list[ox.Triple], dict[str, str]]:
-    """The triples of an RDF document (the graphs of a dataset merged) and its prefixes;
-    :class:`DataSyntaxError` naming ``source`` and the line where it does not parse."""
-    try:
-        # Parsing ourselves, rather than Store.load, keeps the file's prefixes for display.
-        parser = ox.parse(text, rdf_format, base_iri=base, rename_blank_nodes=True)
-        triples = [quad.triple for quad in parser]
-    except SyntaxError as error:
-        raise DataSyntaxError(source, error.msg, error.lineno) from error
-    except ValueError as error:  # e.g. bytes that are not UTF-8
-        raise DataSyntaxError(source, str(error)) from error
-    return triples, dict(parser.prefixes)
-
-
-@functools.cache
-def packaged_graphs(base: str) -> tuple[dict[str, list[ox.Triple]], dict[str, str]]:
-    """The triples of each packaged graph (:data:`PACKAGED_GRAPH_NAMES`) rebased onto ``base``, and
-    the prefixes their files declare. Parsed once per base; do not modify the result."""
-    files_of_graph = {
-        "ontology": [("ontology", entry) for entry in resources.ontology_files()],
-        "shapes": [("ontology", entry) for entry in resources.shapes_files()],
-        "kg": [("kg", entry) for entry in resources.data_files("kg")],
-    }
-    graphs: dict[str, list[ox.Triple]] = {}
-    prefixes: dict[str, str] = {}
-    for name, entries in files_of_graph.items():
-        graphs[name] = []
-        for folder, entry in entries:
-            triples, declared = parse_text(
-                resources.read_data_text(entry, base),
-                ox.RdfFormat.TURTLE,
-                base,
-                f"{folder}/{entry.name}",
-            )
-            graphs[name] += triples
-            prefixes.update(declared)
-    return graphs, prefixes
-
-
-@functools.cache
-def entailment_rule(base: str) -> str:
-    """The CONSTRUCT query whose answer is the inferred graph, rebased onto ``base``."""
-    entry = resources.data_dir("queries") / "entailment" / "rdfs.rq"
-    return resources.read_data_text(entry, base)
-
-
-def split_data_option(option: str) -> tuple[str, str | None]:
-    """``FILE=GRAPH_IRI`` as ``(FILE, GRAPH_IRI)``, ``FILE`` as ``(FILE, None)``. The split is
-    at the first ``=`` followed by an IRI scheme, so a file name may hold ``=`` too."""
-    match = _DATA_OPTION.match(option)
-    if match is None:
-        return option, None
-    return match["path"], match["iri"]
-
-
-_DATA_OPTION = re.compile(r"^(?P<path>.+?)=(?P<iri>[A-Za-z][A-Za-z0-9+.\-]*:.*)$", re.DOTALL)
-
-
-def serialize_results(
-    result: QueryResult, fmt: str, prefixes: Mapping[str, str] | None = None
-) -> bytes:
-    """Serialize a query result: SELECT/ASK to a :data:`RESULTS_FORMATS` format,
-    CONSTRUCT/DESCRIBE to a :data:`GRAPH_FORMATS` format (Turtle uses ``prefixes``)."""
-    if isinstance(result, ox.QueryTriples):
-        rdf_format = _lookup(GRAPH_FORMATS, fmt, "CONSTRUCT/DESCRIBE results")
-        triples = triples_of(result)
-        return ox.serialize(
-            triples, format=rdf_format, prefixes=used_prefixes(triples, prefixes or {})
-        )
-    results_format = _lookup(RESULTS_FORMATS, fmt, "SELECT/ASK results")
-    return result.serialize(format=results_format)
-
-
-def used_prefixes(
-    statements: Iterable[ox.Triple | ox.Quad], prefixes: Mapping[str, str]
-) -> dict[str, str]:
-    """The entries of ``prefixes`` whose namespace begins an IRI of ``statements``, sorted."""
-    iris: set[str] = set()
-    for statement in statements:
-        for term in (statement.subject, statement.predicate, statement.object):
-            if isinstance(term, ox.NamedNode):
-                iris.add(term.value)
-            elif isinstance(term, ox.Literal):
-                iris.add(term.datatype.value)
-    return {
-        prefix: namespace
-        for prefix, namespace in sorted(prefixes.items())
-        if any(iri.startswith(namespace) for iri in iris)
-    }
-
-
-def compact_iri(iri: str, prefixes: Mapping[str, str]) -> str:
-    """``prefix:local`` for the longest namespace in ``prefixes`` that ``iri`` starts with,
-    else ``<iri>``. The local part must be a plain name so the result reads back as Turtle."""
-    best = ""
-    best_namespace = ""
-    for prefix, namespace in prefixes.items():
-        if iri.startswith(namespace) and len(namespace) > len(best_namespace):
-            local = iri[len(namespace) :]
-            if _is_plain_local_name(local):
-                best, best_namespace = f"{prefix}:{local}", namespace
-    return best or f"<{iri}>"
-
-
-def _is_plain_local_name(local: str) -> bool:
-    return local == "" or (
-        not local.startswith(("-", "."))
-        and not local.endswith(".")
-        and all(char.isalnum() or char in "_-." for char in local)
-    )
-
-
-def triples_of(result: Iterable[ox.Triple]) -> list[ox.Triple]:
-    """The triples of a CONSTRUCT/DESCRIBE result, in a stable order."""
-    return sorted(result, key=_triple_sort_key)
-
-
-def _lookup(table: Mapping[str, FormatT], fmt: str, what: str) -> FormatT:
-    try:
-        return table[fmt]
-    except KeyError:
-        raise UnsupportedFormatError(
-            f"format {fmt!r} does not apply to {what}; use one of {', '.join(table)}"
-        ) from None
-
-
-def _triple_sort_key(triple: ox.Triple) -> tuple[str, str, str]:
-    return (str(triple.subject), str(triple.predicate), str(triple.object))
-
-
-def _quad_sort_key(quad: ox.Quad) -> tuple[str, str, str, str]:
-    return (str(quad.graph_name), *_triple_sort_key(quad.triple))
-
-
-def open_store(
-    base: str = resources.DEFAULT_BASE,
-    path: str | Path | None = None,
-    endpoint: str | None = None,
-    update_endpoint: str | None = None,
-    graph_store: str | None = None,
-    timeout: float | None = None,
-) -> KnowledgeStore:
-    """The store the options name: the SPARQL store at ``endpoint`` (which must hold the
-    knowledge graph already), else the embedded store at ``path``, else in memory."""
-    if endpoint is not None:
-        from odr_kg.sparql_store import DEFAULT_TIMEOUT, SparqlEndpointStore
-
-        return SparqlEndpointStore.connect(
-            endpoint,
-            base,
-            update_endpoint=update_endpoint,
-            graph_store=graph_store,
-            timeout=timeout or DEFAULT_TIMEOUT,
-        )
-    return EmbeddedStore.open(base, path)

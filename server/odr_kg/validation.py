@@ -18,20 +18,13 @@ import pyoxigraph as ox
 import rdflib
 from rdflib.namespace import RDF, SH
 
-from odr_kg import resources
+from odr_kg import formats, resources
 from odr_kg.limits import InputTooDeepError, check_json_depth
 from odr_kg.store import KnowledgeStore
 
-CASE_FORMATS: dict[str, ox.RdfFormat] = {
-    ".ttl": ox.RdfFormat.TURTLE,
-    ".nt": ox.RdfFormat.N_TRIPLES,
-    ".jsonld": ox.RdfFormat.JSON_LD,
-    ".json": ox.RdfFormat.JSON_LD,
-}
+CASE_FORMATS: dict[str, ox.RdfFormat] = formats.CASE_FILE_FORMATS
 CASE_MEDIA_TYPES: dict[str, ox.RdfFormat] = {
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
+    fmt.media_type: fmt.syntax for fmt in formats.CASE_GRAPHS
 }
 
 # The graphs a case is validated with: the shapes read classes and rules from both.

@@ -1,19 +1,23 @@
 """What the query workbench shows people: a result as a table (and a bar chart where it has one
 label and one number column), a syntax error at its position in plain words, the PREFIX lines
-of the default query, the terms its editor completes. No Flask here: :mod:`odr_kg.web.workbench`
-renders these; the SPARQL Protocol itself is :mod:`odr_kg.sparql_protocol`."""
+of the default query, the terms its editor completes, the example questions of ``queries/``.
+No Flask here: :mod:`odr_kg.web.workbench` renders these; the SPARQL Protocol itself is
+:mod:`odr_kg.sparql_protocol`."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
+from odr_kg import formats, resources
 from odr_kg.linked_data import labels_of, page_vocabulary
+from odr_kg.rdf import QueryResult, compact_iri, triples_of
 from odr_kg.sparql_protocol import result_kind
-from odr_kg.store import KnowledgeStore, QueryResult, compact_iri, triples_of
+from odr_kg.store import KnowledgeStore
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 XSD_STRING = f"{XSD}string"
@@ -25,24 +29,12 @@ NUMERIC_TYPES = frozenset(
     ).split()
 )
 # The workbench's download links per kind of result: `format` name, label and file extension.
-# CSV and TSV have no form for an ASK answer (SPARQL 1.1 Query Results CSV and TSV, section 1).
 DOWNLOAD_FORMATS: dict[str, dict[str, tuple[str, str]]] = {
-    "boolean": {"json": ("SPARQL JSON", "srj"), "xml": ("SPARQL XML", "srx")},
-    "solutions": {
-        "json": ("SPARQL JSON", "srj"),
-        "xml": ("SPARQL XML", "srx"),
-        "csv": ("CSV", "csv"),
-        "tsv": ("TSV", "tsv"),
-    },
-    "graph": {
-        "turtle": ("Turtle", "ttl"),
-        "ntriples": ("N-Triples", "nt"),
-        "jsonld": ("JSON-LD", "jsonld"),
-        "rdfxml": ("RDF/XML", "rdf"),
-        "trig": ("TriG", "trig"),
-        "nquads": ("N-Quads", "nq"),
-    },
+    kind: {fmt.name: (fmt.label, fmt.extension) for fmt in kind_formats}
+    for kind, kind_formats in formats.FORMATS_OF_KIND.items()
 }
+# The summary line of an example question's header.
+_SUMMARY = re.compile(r"^#\+ summary: (.+)$", re.MULTILINE)
 # A bar chart shows at most this many bars.
 CHART_BARS = 50
 
@@ -275,3 +267,17 @@ def completion_vocabulary(store: KnowledgeStore) -> dict[str, object]:
             }
         )
     return {"prefixes": dict(sorted(store.prefixes.items())), "terms": terms}
+
+
+@functools.cache
+def example_queries(base: str = resources.DEFAULT_BASE) -> tuple[dict[str, str], ...]:
+    """The example questions of ``queries/``: ``name``, ``summary`` and ``text`` (rebased).
+    Read once per base: the packaged files do not change while the service runs."""
+    examples = []
+    for entry in resources.data_files("queries"):
+        text = resources.read_data_text(entry, base)
+        summary = _SUMMARY.search(text)
+        examples.append(
+            {"name": entry.name, "summary": summary.group(1) if summary else "", "text": text}
+        )
+    return tuple(examples)

@@ -10,24 +10,39 @@ from flask import Flask
 
 from odr_kg import limits
 from odr_kg.resources import DEFAULT_BASE
+from odr_kg.store import DEFAULT_TIMEOUT, OXIGRAPH_UNION_PARAMETER
 from odr_kg.web import api, home, linked_data, lookup, openapi, security, sparql, text, workbench
 from odr_kg.web.extension import get_store, init_app
 
 __all__ = ["create_app", "get_store", "init_app"]
 
 
-def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application.
 
     Configuration, later sources winning: the defaults, ``ODR_KG_*`` environment variables
-    (``ODR_KG_BASE``, ``ODR_KG_DATA_FILES`` as a JSON list), then ``test_config``. The limits
-    on requests and their defaults are :data:`odr_kg.limits.DEFAULTS`.
+    (``ODR_KG_BASE``, ``ODR_KG_DATA_FILES`` as a JSON list), then ``config``: the options of
+    ``odr-kg serve``, or a test's settings. Every key is declared here, with its default: those
+    of the store below (:func:`odr_kg.web.extension.init_app` says what each means), the limits
+    on requests in :data:`odr_kg.limits.DEFAULTS`.
     """
     app = Flask(__name__)
-    app.config.from_mapping(BASE=DEFAULT_BASE, DATA_FILES=[], PUBLIC_URL=None, **limits.DEFAULTS)
+    app.config.from_mapping(
+        BASE=DEFAULT_BASE,
+        DATA_FILES=[],
+        STORE_PATH=None,
+        SPARQL_ENDPOINT=None,
+        SPARQL_UPDATE_ENDPOINT=None,
+        GRAPH_STORE=None,
+        STORE_TIMEOUT=DEFAULT_TIMEOUT,
+        STORE_UNION_PARAMETER=OXIGRAPH_UNION_PARAMETER,
+        STORE_MAX_ROWS=None,
+        PUBLIC_URL=None,
+        **limits.DEFAULTS,
+    )
     app.config.from_prefixed_env("ODR_KG")
-    if test_config is not None:
-        app.config.from_mapping(test_config)
+    if config is not None:
+        app.config.from_mapping(config)
     _use_public_url(app)
 
     security.init_app(app)

@@ -8,7 +8,9 @@ import dataclasses
 from flask import Flask, Response, current_app, jsonify, request
 
 from odr_kg import workers
-from odr_kg.store import ExternalStoreError, KnowledgeStore, open_store
+from odr_kg.store import KnowledgeStore
+from odr_kg.store_errors import ExternalStoreError
+from odr_kg.stores import open_store
 from odr_kg.workers import WorkerOptions, WorkerPool
 
 EXTENSION_KEY = "odr_kg"
@@ -22,22 +24,28 @@ def init_app(app: Flask) -> None:
     """Open the knowledge store for ``app.config["BASE"]`` and keep it in ``app.extensions``,
     with the pools of worker processes that run queries and read untrusted RDF.
 
-    The store is the SPARQL store at ``SPARQL_ENDPOINT`` (with ``SPARQL_UPDATE_ENDPOINT``,
-    ``GRAPH_STORE`` and ``STORE_TIMEOUT`` in seconds) when set, else the embedded store on disk
-    at ``STORE_PATH`` when set, else in memory. ``app.config["DATA_FILES"]`` lists extra RDF
-    files to load as named graphs, each written ``FILE`` or ``FILE=GRAPH_IRI`` like
-    ``odr-kg serve --data``.
+    The store is the SPARQL store at ``SPARQL_ENDPOINT`` when set, else the embedded store on
+    disk at ``STORE_PATH`` when set, else in memory. An external store takes SPARQL Update at
+    ``SPARQL_UPDATE_ENDPOINT`` (default: the query endpoint), Graph Store Protocol writes at
+    ``GRAPH_STORE``; ``STORE_TIMEOUT`` bounds each answer, in seconds;
+    ``STORE_UNION_PARAMETER`` names the request parameter asking for the union default graph
+    (empty: none, as for Virtuoso); ``STORE_MAX_ROWS`` is the store's cap on the rows of an
+    answer (Virtuoso's ``ResultSetMaxRows``), so that an answer reaching it is an error.
+    ``DATA_FILES`` lists extra RDF files to load as named graphs, each written ``FILE`` or
+    ``FILE=GRAPH_IRI`` like ``odr-kg serve --data``.
     """
     config = app.config
     store = open_store(
         config["BASE"],
-        path=config.get("STORE_PATH"),
-        endpoint=config.get("SPARQL_ENDPOINT"),
-        update_endpoint=config.get("SPARQL_UPDATE_ENDPOINT"),
-        graph_store=config.get("GRAPH_STORE"),
-        timeout=config.get("STORE_TIMEOUT"),
+        path=config["STORE_PATH"],
+        endpoint=config["SPARQL_ENDPOINT"],
+        update_endpoint=config["SPARQL_UPDATE_ENDPOINT"],
+        graph_store=config["GRAPH_STORE"],
+        timeout=float(config["STORE_TIMEOUT"]),
+        union_parameter=config["STORE_UNION_PARAMETER"] or None,
+        max_rows=config["STORE_MAX_ROWS"],
     )
-    for option in config.get("DATA_FILES", ()):
+    for option in config["DATA_FILES"]:
         store.add_data(option)
     app.extensions[EXTENSION_KEY] = store
     app.register_error_handler(ExternalStoreError, store_failed)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from odr_kg.sparql_protocol import example_queries
 from odr_kg.store import GRAPH_NAMES
 from odr_kg.web.extension import get_store
+from odr_kg.web.negotiation import negotiate
+from odr_kg.workbench import example_queries
 
 bp = Blueprint("home", __name__)
 
@@ -70,7 +71,7 @@ def error_page(error: HTTPException) -> HTTPException | tuple[str, int]:
     """A browser gets the error in the site's layout; an API client or a SPARQL client gets
     the answer it always had."""
     wants_page = (
-        request.accept_mimetypes.best_match(["text/plain", "application/json", "text/html"])
+        negotiate(["text/plain", "application/json", "text/html"], default="text/plain")
         == "text/html"
     )
     if not wants_page or request.path.startswith("/api/") or error.code is None:

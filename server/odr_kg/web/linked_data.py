@@ -11,30 +11,31 @@ from __future__ import annotations
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
 
+from odr_kg import formats
 from odr_kg.dataset import DUMP_MEDIA_TYPES, dataset_description, jsonld_context, ontology_terms
 from odr_kg.legal_structure import structure
 from odr_kg.linked_data import (
-    CONFIDENCE,
     ResourceDescription,
     describe,
     is_web_iri,
     labels_of,
     page_vocabulary,
 )
-from odr_kg.store import used_prefixes
+from odr_kg.rdf import used_prefixes
 from odr_kg.web.extension import get_store
+from odr_kg.web.negotiation import negotiate
 from odr_kg.web.text import page_language
 
 bp = Blueprint("linked_data", __name__)
 
 HTML = "text/html"
-# Media types a resource is served in, and the pyoxigraph format of each.
+# Media types a resource is served in, and the pyoxigraph format of each; file suffixes of each.
 RESOURCE_FORMATS: dict[str, ox.RdfFormat] = {
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    fmt.media_type: fmt.syntax for fmt in formats.named("turtle", "jsonld", "ntriples")
 }
-SUFFIXES = {".ttl": "text/turtle", ".jsonld": "application/ld+json", ".nt": "application/n-triples"}
+SUFFIXES = {
+    f".{fmt.extension}": fmt.media_type for fmt in formats.named("turtle", "jsonld", "ntriples")
+}
 MINTED_FOLDERS = ("id", "eli", "def", "shapes")
 ELI_LEGAL_RESOURCE = "http://data.europa.eu/eli/ontology#LegalResource"
 ELI_SUBDIVISION = "http://data.europa.eu/eli/ontology#LegalResourceSubdivision"
@@ -47,14 +48,12 @@ VOID_PREFIXES = {
 }
 
 
-def negotiate(path: str) -> tuple[str, str | None]:
+def resource_path_and_media_type(path: str) -> tuple[str, str | None]:
     """The path without a format suffix, and the media type asked for (None: not acceptable)."""
     for suffix, media_type in SUFFIXES.items():
         if path.endswith(suffix):
             return path.removesuffix(suffix), media_type
-    if not request.accept_mimetypes:  # no Accept header: anything will do
-        return path, HTML
-    return path, request.accept_mimetypes.best_match([HTML, *RESOURCE_FORMATS])
+    return path, negotiate([HTML, *RESOURCE_FORMATS])
 
 
 def not_acceptable(media_types: list[str]) -> None:
@@ -65,7 +64,9 @@ def not_acceptable(media_types: list[str]) -> None:
 @bp.get("/def<any('.ttl', '.jsonld', '.nt'):suffix>")
 @bp.get("/<any(id, eli, def, shapes):folder>/<path:rest>")
 def resource(folder: str = "def", rest: str = "", suffix: str = "") -> Response | str:
-    path, media_type = negotiate(f"{folder}/{rest}" if rest else folder + suffix)
+    path, media_type = resource_path_and_media_type(
+        f"{folder}/{rest}" if rest else folder + suffix
+    )
     if media_type is None:
         not_acceptable([HTML, *RESOURCE_FORMATS])
     store = get_store()
@@ -104,7 +105,7 @@ def resource_page(description: ResourceDescription) -> str:
         description=description,
         lang=page_language(),
         structure=structure(get_store(), description.iri) if legal else None,
-        confidence=description.values(CONFIDENCE),
+        confidence=description.confidence(get_store().base),
     )
 
 
@@ -153,8 +154,8 @@ def void() -> Response | str:
     store = get_store()
     triples = dataset_description(store, url_for("home.index", _external=True))
     media_type = (
-        request.accept_mimetypes.best_match([HTML, "text/turtle"])
-        if request.accept_mimetypes and not request.path.endswith(".ttl")
+        negotiate([HTML, "text/turtle"], default="text/turtle")
+        if not request.path.endswith(".ttl")
         else "text/turtle"
     )
     if media_type is None:

@@ -62,9 +62,9 @@ def init_app(app: Flask) -> None:
     config = app.config
     guard.install()
     endpoints = [
-        config.get(key)
+        config[key]
         for key in ("SPARQL_ENDPOINT", "SPARQL_UPDATE_ENDPOINT", "GRAPH_STORE")
-        if config.get(key)
+        if config[key]
     ]
     app.extensions[POLICY_KEY] = guard.policy_for(endpoints)
     app.extensions[BUDGET_KEY] = ClientBudget(

@@ -23,9 +23,9 @@ from odr_kg.limits import (
     check_query_shape,
     query_timeout,
 )
+from odr_kg.rdf import serialize_results, used_prefixes
 from odr_kg.sparql_protocol import (
     DESCRIPTION_MEDIA_TYPES,
-    HTML_MEDIA_TYPE,
     RESULT_MEDIA_TYPES,
     ForbiddenQueryError,
     MalformedRequestError,
@@ -40,14 +40,18 @@ from odr_kg.sparql_protocol import (
     result_kind,
     service_description,
 )
-from odr_kg.store import QuerySyntaxError, serialize_results, used_prefixes
+from odr_kg.store_errors import QuerySyntaxError
 from odr_kg.web.extension import get_query_workers, get_store
+from odr_kg.web.negotiation import negotiate
 from odr_kg.web.security import client_address, get_client_budget
 from odr_kg.web.workbench import TABLE_ROW_LIMIT, workbench
 from odr_kg.workbench import result_table
 from odr_kg.workers import WorkerError
 
 bp = Blueprint("sparql", __name__)
+
+# A request that puts this first gets the workbench; SPARQL clients never ask for it.
+HTML_MEDIA_TYPE = "text/html"
 
 TRUNCATED_HEADER = "X-ODR-Truncated"
 
@@ -91,7 +95,7 @@ def endpoint() -> Response | str:
     result = answer.result
     kind = result_kind(result)
     media_types = RESULT_MEDIA_TYPES[kind]
-    media_type = requested_media_type(kind, operation.formats) or negotiate(
+    media_type = requested_media_type(kind, operation.formats) or acceptable(
         [*media_types, HTML_MEDIA_TYPE]
     )
     if media_type == HTML_MEDIA_TYPE:
@@ -135,7 +139,7 @@ def run_query(operation: ProtocolRequest, timeout: float) -> QueryAnswer:
 
 def describe() -> Response | str:
     """The service description for RDF clients, the query page for browsers."""
-    media_type = negotiate([*DESCRIPTION_MEDIA_TYPES, HTML_MEDIA_TYPE])
+    media_type = acceptable([*DESCRIPTION_MEDIA_TYPES, HTML_MEDIA_TYPE])
     store = get_store()
     if media_type == HTML_MEDIA_TYPE:
         return workbench()
@@ -148,14 +152,12 @@ def describe() -> Response | str:
 
 def prefers_html() -> bool:
     """Whether the request's ``Accept`` puts the workbench before plain text."""
-    return request.accept_mimetypes.best_match(["text/plain", HTML_MEDIA_TYPE]) == HTML_MEDIA_TYPE
+    return negotiate(["text/plain", HTML_MEDIA_TYPE]) == HTML_MEDIA_TYPE
 
 
-def negotiate(media_types: Sequence[str]) -> str:
+def acceptable(media_types: Sequence[str]) -> str:
     """The entry of ``media_types`` the request's ``Accept`` prefers; the first without one."""
-    if not request.accept_mimetypes:
-        return media_types[0]
-    best = request.accept_mimetypes.best_match(media_types)
+    best = negotiate(media_types)
     if best is None:
         raise NotAcceptableError(
             f"nothing here matches Accept: {request.headers.get('Accept')}; "

@@ -23,13 +23,14 @@ from flask import (
     url_for,
 )
 
-from odr_kg.sparql_protocol import ProtocolRequest, example_queries
+from odr_kg.sparql_protocol import ProtocolRequest
 from odr_kg.web.extension import get_store
 from odr_kg.workbench import (
     DOWNLOAD_FORMATS,
     ResultTable,
     bar_chart,
     completion_vocabulary,
+    example_queries,
     prefix_declarations,
     syntax_problem,
 )
