@@ -549,7 +549,8 @@ def main() -> int:
                 [str(SCRIPTS / "odr-kg"), "serve", "--store", str(store_path)]
                 + ["--host", "127.0.0.1", "--port", str(port)]
                 # One client sends the whole load: the per-client limits would refuse most of it.
-                + ["--client-concurrency", "16", "--client-query-seconds", "1000000"],
+                + ["--client-concurrency", "16", "--client-query-seconds", "1000000"]
+                + ["--max-waiting", "16"],
                 f"http://127.0.0.1:{port}/health",
                 sparql_paths("/sparql", {}),
                 port,
