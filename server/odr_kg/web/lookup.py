@@ -23,6 +23,7 @@ FORM_FIELDS = (
     "guaranteeAmount",
     "guaranteeCurrency",
     "receivedOn",
+    "openedOn",
     "asOf",
     "dissatisfiedWithDecision",
     "contractForum",
@@ -37,6 +38,7 @@ TEXT = {
         "guarantee": "Seller's guarantee amount",
         "currency": "currency",
         "receivedOn": "Date of confirmed receipt",
+        "openedOn": "Date the dispute was opened (empty: not yet opened)",
         "asOf": "As of (default today)",
         "dissatisfied": "I am dissatisfied with Alibaba's decision",
         "contractForum": "Dispute clause of the contract",
@@ -63,6 +65,26 @@ TEXT = {
         "approach": "Approach",
         "noDate": "no date",
         "flow": "The four stages of the procedure",
+        "summary": "In short",
+        "nowStatus": "Where you stand",
+        "byWhen": "By when",
+        "alibabaMay": "What Alibaba may do",
+        "whereObject": "Where to object",
+        "conditions": "Conditions not known to hold",
+        "exception": "Exception",
+        "provisions": "What the sources also say",
+        "assumed": "assumed opening date",
+        "notStated": "Not stated in the sources",
+        "from": "from",
+        "by": "by",
+        "on": "on",
+        "status": {
+            "applies": "applies",
+            "does-not-apply": "does not apply",
+            "conditional": "applies only if the conditions hold",
+            "out-of-time": "out of time",
+        },
+        "none": "none",
     },
     "zh": {
         "title": "程序查询",
@@ -73,14 +95,15 @@ TEXT = {
         "guarantee": "卖家保障额度",
         "currency": "币种",
         "receivedOn": "确认收货日期",
+        "openedOn": "纠纷发起日期（留空：尚未发起）",
         "asOf": "查询日期（默认今天）",
-        "dissatisfied": "我对阿里巴巴的裁决不满",
+        "dissatisfied": "我对阿里巴巴的决定不满",
         "contractForum": "合同争议解决条款",
         "submit": "查询",
         "answer": "结果",
         "applies": "适用",
         "notApplies": "不适用",
-        "decisions": "阿里巴巴可作出的裁决",
+        "decisions": "阿里巴巴可作出的决定",
         "advance": "先行赔付",
         "cap": "上限",
         "objections": "异议途径",
@@ -99,7 +122,36 @@ TEXT = {
         "approach": "途径",
         "noDate": "无日期",
         "flow": "程序的四个阶段",
+        "summary": "摘要",
+        "nowStatus": "目前情况",
+        "byWhen": "期限",
+        "alibabaMay": "阿里巴巴可采取的措施",
+        "whereObject": "异议途径",
+        "conditions": "尚不明确的条件",
+        "exception": "例外",
+        "provisions": "来源的其他规定",
+        "assumed": "假定发起日期",
+        "notStated": "来源未说明",
+        "from": "起始于",
+        "by": "截止于",
+        "on": "发生于",
+        "status": {
+            "applies": "适用",
+            "does-not-apply": "不适用",
+            "conditional": "须满足条件方适用",
+            "out-of-time": "已逾期",
+        },
+        "none": "无",
     },
+}
+
+
+# The form input that carries each field of the JSON request.
+INPUT_OF_FIELD = {
+    "paid.amount": "paidAmount",
+    "paid.currency": "paidCurrency",
+    "guarantee.amount": "guaranteeAmount",
+    "guarantee.currency": "guaranteeCurrency",
 }
 
 
@@ -112,7 +164,7 @@ def request_of_form(args: Mapping[str, str]) -> dict[str, Any]:
         amount, currency = args.get(f"{name}Amount"), args.get(f"{name}Currency")
         if amount:
             lookup_request[name] = {"amount": amount, "currency": (currency or "").upper()}
-    for name in ("receivedOn", "asOf"):
+    for name in ("receivedOn", "openedOn", "asOf"):
         lookup_request[name] = args.get(name) or None
     lookup_request["dissatisfiedWithDecision"] = args.get("dissatisfiedWithDecision") in (
         "true",
@@ -135,11 +187,17 @@ def form() -> tuple[str, int] | str:
     engine = get_engine()
     values = {key: request.args.get(key, "") for key in FORM_FIELDS}
     answer, error, status = None, None, 200
+    field_errors: dict[str, str] = {}
     if request.args.get("role") or request.args.get("channel") or request.args.get("claim"):
         try:
             answer = _answer_of_query().json
         except LookupInputError as problem:
             error, status = problem, 422
+            for one in problem.errors:
+                allowed = f" ({', '.join(one.allowed)})" if one.allowed else ""
+                field_errors.setdefault(
+                    INPUT_OF_FIELD.get(one.field, one.field), one.message + allowed
+                )
     query = {key: value for key, value in request.args.items() if value}
     return render_template(
         "lookup.html",
@@ -149,6 +207,7 @@ def form() -> tuple[str, int] | str:
         values=values,
         answer=answer,
         error=error,
+        field_errors=field_errors,
         json_url=url_for("lookup.as_json", **query),
         turtle_url=url_for("lookup.as_turtle", **query),
         other_lang_url=url_for("lookup.form", **{**query, "lang": "en" if lang == "zh" else "zh"}),
