@@ -646,61 +646,9 @@ def _case_money(
 
 # Shaping the answer ---------------------------------------------------------------------------
 #
-# The caveats are sentence frames only; every legal word in them comes from the knowledge graph
-# or the lookup vocabulary (labels, odr:exception, lookup:silence, lookup:day-numbering).
-
-CAVEAT_TEMPLATES = {
-    "not-stated": {
-        "en": "Not stated in the sources: {what} ({subjects}).",
-        "zh": "来源未说明：{what}（{subjects}）。",
-    },
-    "conflict": {
-        "en": "The sources conflict: {a} / {b}. Both are shown.",
-        "zh": "来源存在冲突：{a} / {b}。两者均列出。",
-    },
-    "confidence": {
-        "en": "Resting on {level}-confidence sources only: {subjects}.",
-        "zh": "仅有{level}可信度来源支持：{subjects}。",
-    },
-    "passed": {
-        "en": "The time limit \u201c{label}\u201d ended on {date}.",
-        "zh": "期限\u201c{label}\u201d已于{date}届满。",
-    },
-    "exception": {
-        "en": "Exception to \u201c{label}\u201d: {exception}",
-        "zh": "\u201c{label}\u201d的例外：{exception}",
-    },
-    "unspecified-days": {
-        "en": "\u201c{label}\u201d: the source does not say whether the days are calendar, "
-        "working or business days; dated here in calendar days.",
-        "zh": "\u201c{label}\u201d：来源未说明是自然日、工作日还是营业日；此处按自然日计算。",
-    },
-    "undated": {
-        "en": "\u201c{label}\u201d is not dated: {why}.",
-        "zh": "\u201c{label}\u201d未能计算日期：{why}。",
-    },
-    "assumed-opening": {
-        "en": "No opening date was given: the days counted from the opening of the dispute are "
-        "dated as if it were opened on {date}; those dates are marked as assumed.",
-        "zh": "未提供纠纷发起日期：自发起纠纷起算的天数按{date}发起计算；相关日期标注为假定。",
-    },
-    "no-cap": {
-        "en": "The advance refund cap needs the seller's guarantee amount; give it to see the cap.",
-        "zh": "计算先行赔付上限需要卖家保障额度；请提供该金额。",
-    },
-    "numbering": {"en": "{text}", "zh": "{text}"},
-}
-UNDATED_REASONS = {
-    "receipt": {"en": "no date of confirmed receipt was given", "zh": "未提供确认收货日期"},
-    "trigger": {
-        "en": "it is counted from an event whose date is not known ({event})",
-        "zh": "其起算事件的日期未知（{event}）",
-    },
-    "day-count": {
-        "en": "it is counted in {days}, which depend on calendars the sources do not give",
-        "zh": "其按{days}计算，而来源未提供相应日历",
-    },
-}
+# Python frames the derived graph and fills in the caveats' sentence frames; the frames, like
+# every legal word of the answer, come from the knowledge graph and the lookup vocabulary
+# (ontology/lookup.ttl): the rules say which caveat holds and why.
 
 
 class _AnswerShaper:
@@ -742,8 +690,14 @@ class _AnswerShaper:
         values = self._derived(subject, name)
         return self.engine.notation(values[0].value) if values else None
 
-    def _caveat(self, key: str, **values: str) -> None:
-        text = CAVEAT_TEMPLATES[key].get(self.lang, CAVEAT_TEMPLATES[key]["en"]).format(**values)
+    def _frame(self, name: str) -> str:
+        frame = self.engine.text(self.lk + name, (self.lk + "frame",), self.lang)
+        if frame is None:
+            raise LookupError(f"lookup:{name} has no lookup:frame")
+        return frame
+
+    def _caveat(self, name: str, **values: str) -> None:
+        text = self._frame(name).format(**values)
         if text not in self.caveats:
             self.caveats.append(text)
 
@@ -914,36 +868,27 @@ class _AnswerShaper:
         engine = self.engine
         label = deadline["label"]
         if deadline["passed"]:
-            self._caveat("passed", label=label, date=deadline["date"])
+            self._caveat("caveatPassed", label=label, date=deadline["date"])
             exception = self._in_language(engine._values(provision, self.odr + "exception"))
             if exception:
-                self._caveat("exception", label=label, exception=exception)
-        trigger = engine._first(provision, self.odr + "countedFrom") or ""
-        day_count = engine._first(provision, self.odr + "dayCount")
-        unspecified = day_count is None or engine.notation(day_count) == "unspecified"
-        if deadline["date"] is None:
-            if not unspecified and engine.notation(day_count or "") != "calendar":
-                why = UNDATED_REASONS["day-count"][self._lang_key()].format(
-                    days=engine.label(day_count or "", self.lang)
-                )
-            elif engine.notation(trigger) == "confirmed-receipt":
-                why = UNDATED_REASONS["receipt"][self._lang_key()]
-            else:
-                why = UNDATED_REASONS["trigger"][self._lang_key()].format(
-                    event=engine.label(trigger, self.lang)
-                )
-            self._caveat("undated", label=label, why=why)
+                self._caveat("caveatException", label=label, exception=exception)
+        undated = self._derived(provision, "undated")
+        if undated:
+            why = self._frame(undated[0].value.rsplit("/", 1)[-1]).format(
+                days=engine.label(engine._first(provision, self.odr + "dayCount") or "", self.lang),
+                event=engine.label(
+                    engine._first(provision, self.odr + "countedFrom") or "", self.lang
+                ),
+            )
+            self._caveat("caveatUndated", label=label, why=why)
             return
         numbering = engine.text(self.lk + "dayNumbering", (SKOS + "definition",), self.lang)
-        if numbering:
-            self._caveat("numbering", text=numbering)
+        if numbering and numbering not in self.caveats:
+            self.caveats.append(numbering)
         if deadline["assumedOpening"]:
-            self._caveat("assumed-opening", date=self.facts.as_of.isoformat())
-        if unspecified:
-            self._caveat("unspecified-days", label=label)
-
-    def _lang_key(self) -> str:
-        return self.lang if self.lang in LANGUAGES else "en"
+            self._caveat("caveatAssumedOpening", date=self.facts.as_of.isoformat())
+        if self._flag(provision, "daysUnstated"):
+            self._caveat("caveatDaysUnstated", label=label)
 
     def _decisions(self) -> list[dict[str, Any]]:
         engine = self.engine
@@ -973,7 +918,11 @@ class _AnswerShaper:
         return sorted(decisions, key=lambda d: (d["family"]["notation"] or "", d["remedy"] or ""))
 
     def _advance_refund(self) -> dict[str, Any]:
-        remedy = next(r for r in self.engine._instances("Remedy") if self._derived(r, "reason"))
+        remedy = next(
+            o.value
+            for predicates in self.graph.values()
+            for o in predicates.get(self.lk + "advanceRefund", [])
+        )
         status = self._notation_of(remedy, "status")
         cap = None
         caps = self._derived(remedy, "cap")
@@ -983,7 +932,7 @@ class _AnswerShaper:
             currency = self.graph[node][SCHEMA + "currency"][0].value
             cap = Money(Decimal(value), currency).to_json()
         elif self._derived(remedy, "basedOn") and status != "does-not-apply":
-            self._caveat("no-cap")
+            self._caveat("caveatNoCap")
         return {
             "available": bool(self._flag(remedy, "available")),
             "status": status,
@@ -997,7 +946,6 @@ class _AnswerShaper:
         routes = [r for r in engine._instances("ObjectionRoute") if self._derived(r, "status")]
         objections = []
         for route in routes:
-            against_role = engine._first(route, self.odr + "againstRole")
             forum = self._derived(route, "forum")
             procedure = self._derived(route, "procedure")
             choice = self._derived(route, "forumChoice")
@@ -1007,9 +955,7 @@ class _AnswerShaper:
             objections.append(
                 {
                     "approach": engine.notation(route),
-                    "against": "alibaba"
-                    if against_role and engine.notation(against_role) == "platform"
-                    else "counterparty",
+                    "against": self._derived(route, "against")[0].value,
                     "status": self._notation_of(route, "status"),
                     "procedure": engine.notation(procedure[0].value) if procedure else None,
                     "forum": {
@@ -1047,13 +993,15 @@ class _AnswerShaper:
                 )
             for other in engine._iris(statement, self.odr + "conflictsWith"):
                 pair = sorted([engine.label(statement, self.lang), engine.label(other, self.lang)])
-                self._caveat("conflict", a=pair[0], b=pair[1])
+                self._caveat("caveatConflict", a=pair[0], b=pair[1])
         for prop, labels in not_stated.items():
             # Only what the lookup vocabulary can say in words; never a property's name.
             what = engine.text(prop, (self.lk + "silence",), self.lang)
             if what:
-                self._caveat("not-stated", what=what, subjects="; ".join(labels))
+                self._caveat("caveatNotStated", what=what, subjects="; ".join(labels))
         for level_iri, labels in by_confidence.items():
             self._caveat(
-                "confidence", level=engine.label(level_iri, self.lang), subjects="; ".join(labels)
+                "caveatConfidence",
+                level=engine.label(level_iri, self.lang),
+                subjects="; ".join(labels),
             )
