@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from odr_kg.lookup import LookupEngine, LookupInputError, load_rules
 from odr_kg.store import KnowledgeStore
@@ -165,3 +166,24 @@ def test_route_reasons_come_in_the_language_asked(
     assert len(reasons) == 2
     for reason in reasons:
         assert any("\u4e00" <= char <= "\u9fff" for char in reason) is in_chinese, reason
+
+
+def test_the_chinese_form_names_each_error_in_chinese_at_its_field(client: FlaskClient) -> None:
+    page = client.get(
+        "/lookup",
+        query_string={
+            "lang": "zh",
+            "role": "buyer",
+            "channel": "offline",
+            "claim": "non-payment",
+            "paidAmount": "5E+3",
+            "paidCurrency": "USD",
+        },
+    )
+    assert page.status_code == 422
+    html = page.get_data(as_text=True)
+    for field in ("claim", "paidAmount"):
+        assert f'aria-describedby="{field}-error"' in html
+        error = html.split(f'id="{field}-error">', 1)[1].split("<", 1)[0]
+        assert any("\u4e00" <= char <= "\u9fff" for char in error), error
+        assert "must" not in error and "cannot" not in error

@@ -906,7 +906,8 @@ class _AnswerShaper:
                     "iri": remedy,
                     "label": engine.label(remedy, self.lang),
                     "status": self._notation_of(remedy, "status"),
-                    "enforceable": self._flag(remedy, "enforceable") is not False,
+                    # false where the sources deny Alibaba the power; null where they are silent
+                    "enforceable": self._flag(remedy, "enforceable"),
                     "family": {
                         "iri": family,
                         "notation": engine.notation(family),

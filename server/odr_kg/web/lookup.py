@@ -55,6 +55,8 @@ TEXT = {
         "basis": "Legal basis",
         "article": "Art. {}",
         "source_only": "source",
+        "statedBy": "stated by",
+        "confidence": "confidence",
         "passed": "passed",
         "asJson": "Answer as JSON",
         "asTurtle": "Answer as Turtle",
@@ -112,6 +114,8 @@ TEXT = {
         "basis": "法律依据",
         "article": "第{}条",
         "source_only": "来源",
+        "statedBy": "出处",
+        "confidence": "可信度",
         "passed": "已届满",
         "asJson": "以 JSON 下载结果",
         "asTurtle": "以 Turtle 下载结果",
@@ -142,6 +146,20 @@ TEXT = {
             "out-of-time": "已逾期",
         },
         "none": "无",
+        "fieldErrors": {
+            "role": "请选择您的角色",
+            "channel": "请选择订单类型",
+            "claim": "请选择与您的角色相符的投诉类型",
+            "contractForum": "请选择合同的争议解决条款",
+            "paidAmount": "请输入不带指数的十进制金额，例如 12000.00（最多18位数字）",
+            "guaranteeAmount": "请输入不带指数的十进制金额，例如 5000.00（最多18位数字）",
+            "paidCurrency": "请输入三个大写字母的币种代码，例如 USD",
+            "guaranteeCurrency": "请输入与实际支付金额相同的三字母币种代码，例如 USD",
+            "receivedOn": "请输入不晚于查询日期的日期（年-月-日）",
+            "openedOn": "请输入不晚于查询日期的日期（年-月-日）",
+            "asOf": "请输入日期（年-月-日）",
+            "dissatisfiedWithDecision": "请选择是或否",
+        },
     },
 }
 
@@ -194,10 +212,12 @@ def form() -> tuple[str, int] | str:
         except LookupInputError as problem:
             error, status = problem, 422
             for one in problem.errors:
+                key = INPUT_OF_FIELD.get(one.field, one.field)
                 allowed = f" ({', '.join(one.allowed)})" if one.allowed else ""
-                field_errors.setdefault(
-                    INPUT_OF_FIELD.get(one.field, one.field), one.message + allowed
-                )
+                # The engine words its refusals in English; a page in another language says
+                # what to fix in its own words, keeping the allowed values.
+                wording = TEXT[lang].get("fieldErrors", {})
+                field_errors.setdefault(key, wording.get(key, one.message) + allowed)
     query = {key: value for key, value in request.args.items() if value}
     return render_template(
         "lookup.html",
@@ -208,6 +228,7 @@ def form() -> tuple[str, int] | str:
         answer=answer,
         error=error,
         field_errors=field_errors,
+        base=engine.base,
         json_url=url_for("lookup.as_json", **query),
         turtle_url=url_for("lookup.as_turtle", **query),
         other_lang_url=url_for("lookup.form", **{**query, "lang": "en" if lang == "zh" else "zh"}),
