@@ -230,7 +230,22 @@ def texts(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else []
 
 
+def legal_bases(value: Any) -> list[dict[str, Any]]:
+    """Every legal-basis entry of an answer."""
+    if isinstance(value, dict):
+        own = value.get("legalBasis", [])
+        nested = [item for key, item in value.items() if key != "legalBasis"]
+        return own + [b for item in nested for b in legal_bases(item)]
+    if isinstance(value, list):
+        return [b for item in value for b in legal_bases(item)]
+    return []
+
+
 def check(answer: dict[str, Any], expected: dict[str, Any], lang: str) -> None:
+    # Nothing is stated without a source: every basis names a public source and its confidence.
+    for basis in legal_bases(answer):
+        assert basis["source"].startswith(("http://", "https://")), basis
+        assert basis["confidence"] in ("high", "medium", "low"), basis
     for stage, status in expected.get("stages", {}).items():
         found = finding(answer, stage)
         assert found["status"] == status, (stage, found["reason"])
