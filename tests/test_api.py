@@ -242,7 +242,8 @@ def test_the_answer_page_shows_the_flow_the_basis_and_the_downloads(client: Flas
     assert response.status_code == 200
     assert "<svg" in page and "Approach A" in page and "Approach B" in page
     assert "5000.00 USD" in page
-    assert 'href="https://w3id.org/odr-kg/eli/alibaba/trade-assurance-rules/part_A/art_2.4"' in page
+    # Legal-basis links resolve on this server.
+    assert 'href="/eli/alibaba/trade-assurance-rules/part_A/art_2.4"' in page
     json_answer = client.get("/lookup.json", query_string=query).get_json()
     assert (
         json_answer
