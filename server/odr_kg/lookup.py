@@ -29,7 +29,6 @@ from odr_kg import resources
 from odr_kg.store import KnowledgeStore, used_prefixes
 
 RULES_FOLDER = "rules"
-LANGUAGES = ("en", "zh")
 MAX_AMOUNT_DIGITS = 18
 
 _DEFAULT_ODR = resources.DEFAULT_BASE + "def/"
