@@ -42,7 +42,9 @@ def test_the_form_is_filled_submitted_and_answered(
         objections = page.locator("#objections").inner_text()
         assert "Hong Kong International Arbitration Centre" in objections
         assert "Chinese people's courts" in objections
-        assert page.locator("svg.flow g.applies").count() == 6
+        # Four stages and approach A apply; approach B is a possibility on a condition.
+        assert page.locator("svg.flow g.applies").count() == 5
+        assert page.locator("svg.flow g.route.conditional").count() == 1
         summary = page.locator("#summary").inner_text()
         assert "5000.00 USD" in summary and "Where to object" in summary
         assert "applies only if the conditions hold" in summary  # route B: a possibility

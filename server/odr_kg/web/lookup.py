@@ -87,6 +87,12 @@ TEXT = {
             "out-of-time": "out of time",
         },
         "none": "none",
+        "statusShort": {
+            "applies": "applies",
+            "does-not-apply": "does not apply",
+            "conditional": "conditional",
+            "out-of-time": "out of time",
+        },
     },
     "zh": {
         "title": "程序查询",
@@ -146,6 +152,12 @@ TEXT = {
             "out-of-time": "已逾期",
         },
         "none": "无",
+        "statusShort": {
+            "applies": "适用",
+            "does-not-apply": "不适用",
+            "conditional": "附条件",
+            "out-of-time": "已逾期",
+        },
         "fieldErrors": {
             "role": "请选择您的角色",
             "channel": "请选择订单类型",
