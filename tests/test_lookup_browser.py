@@ -42,9 +42,38 @@ def test_the_form_is_filled_submitted_and_answered(
         objections = page.locator("#objections").inner_text()
         assert "Hong Kong International Arbitration Centre" in objections
         assert "Chinese people's courts" in objections
-        assert page.locator("svg.flow g.applies").count() == 6
+        # Four stages and approach A apply; approach B is a possibility on a condition.
+        assert page.locator("svg.flow g.applies").count() == 5
+        assert page.locator("svg.flow g.route.conditional").count() == 1
+        summary = page.locator("#summary").inner_text()
+        assert "5000.00 USD" in summary and "Where to object" in summary
+        assert "applies only if the conditions hold" in summary  # route B: a possibility
         screenshot = tmp_path / "lookup-answer.png"
         page.screenshot(path=str(screenshot), full_page=True)
         assert screenshot.stat().st_size > 0
+    finally:
+        context.close()
+
+
+def test_every_field_error_is_shown_at_its_field(browser: Browser, served_url: str) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{served_url}/lookup")
+        page.get_by_label("You are the").select_option("buyer")
+        page.get_by_label("Order").select_option("offline")
+        page.get_by_label("Claim").select_option("non-payment")
+        page.locator("#openedOn").fill("2026-12-01")
+        page.locator("#asOf").fill("2026-11-27")
+        page.get_by_role("button", name="Look up").click()
+        page.wait_for_selector("#errors")
+        for field in ("claim", "openedOn"):
+            control = page.locator(f"#{field}")
+            assert control.get_attribute("aria-invalid") == "true"
+            described = control.get_attribute("aria-describedby")
+            assert described and page.locator(f"#{described}").inner_text().strip()
+        summary = page.locator("#errors").inner_text()
+        assert "Claim" in summary and "Date the dispute was opened" in summary
+        assert page.locator("#role").get_attribute("aria-invalid") is None
     finally:
         context.close()

@@ -33,7 +33,13 @@ def lookup_vocabulary() -> rdflib.Graph:
 
 
 def declared_terms(ontology: rdflib.Graph) -> set[rdflib.URIRef]:
-    kinds = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty)
+    kinds = (
+        OWL.Class,
+        OWL.ObjectProperty,
+        OWL.DatatypeProperty,
+        OWL.AnnotationProperty,
+        OWL.NamedIndividual,
+    )
     return {term for kind in kinds for term in ontology.subjects(RDF.type, kind)}
 
 

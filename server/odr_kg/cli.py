@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     for option in ("paid", "guarantee"):
         lookup.add_argument(f"--{option}", metavar="AMOUNT CURRENCY", nargs=2)
     lookup.add_argument("--received-on", metavar="YYYY-MM-DD")
+    lookup.add_argument(
+        "--opened-on", metavar="YYYY-MM-DD", help="date the dispute was opened (default: not yet)"
+    )
     lookup.add_argument("--as-of", metavar="YYYY-MM-DD", help="default: today")
     lookup.add_argument(
         "--dissatisfied", action="store_true", help="dissatisfied with the decision"
@@ -186,6 +189,7 @@ def run_lookup(args: argparse.Namespace) -> int:
         "claim": args.claim,
         "contractForum": args.contract_forum,
         "receivedOn": args.received_on,
+        "openedOn": args.opened_on,
         "asOf": args.as_of,
         "dissatisfiedWithDecision": args.dissatisfied,
     }

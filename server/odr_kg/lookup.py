@@ -29,7 +29,6 @@ from odr_kg import resources
 from odr_kg.store import KnowledgeStore, used_prefixes
 
 RULES_FOLDER = "rules"
-LANGUAGES = ("en", "zh")
 MAX_AMOUNT_DIGITS = 18
 
 _DEFAULT_ODR = resources.DEFAULT_BASE + "def/"
@@ -51,22 +50,52 @@ ENUMERATED_FIELDS = {
 # The party roles a requester can have: those played by a party to the transaction.
 REQUESTER_ROLE_CLASSES = ("Buyer", "Seller")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+# Plain decimal notation only: an exponent ("5E+3", "1E+999999999") is refused, so no amount
+# changes its meaning between the request, the rules and the answer.
+AMOUNT_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+# The keys of a JSON request; any other key is refused, by name.
+REQUEST_KEYS = (
+    "role",
+    "channel",
+    "claim",
+    "paid",
+    "guarantee",
+    "receivedOn",
+    "openedOn",
+    "asOf",
+    "dissatisfiedWithDecision",
+    "contractForum",
+)
 
 
 class LookupInputError(ValueError):
     """A fact of the request is missing or not acceptable. ``field`` names it; ``allowed``
     lists the values an enumeration accepts."""
 
-    def __init__(self, field_name: str, message: str, allowed: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        field_name: str,
+        message: str,
+        allowed: Iterable[str] = (),
+        others: Iterable[LookupInputError] = (),
+    ) -> None:
         super().__init__(f"{field_name}: {message}")
         self.field = field_name
         self.message = message
         self.allowed = list(allowed)
+        # Every problem of the request, this one first, so that a form can show them all.
+        self.errors = [self, *others]
 
-    def to_json(self) -> dict[str, Any]:
+    def _one_json(self) -> dict[str, Any]:
         error: dict[str, Any] = {"field": self.field, "message": self.message}
         if self.allowed:
             error["allowed"] = self.allowed
+        return error
+
+    def to_json(self) -> dict[str, Any]:
+        error = self._one_json()
+        if len(self.errors) > 1:
+            error["errors"] = [problem._one_json() for problem in self.errors]
         return error
 
 
@@ -104,6 +133,8 @@ class Facts:
             request["guarantee"] = self.guarantee.to_json()
         if self.received_on is not None:
             request["receivedOn"] = self.received_on.isoformat()
+        if self.opened_on is not None:
+            request["openedOn"] = self.opened_on.isoformat()
         request["asOf"] = self.as_of.isoformat()
         request["dissatisfiedWithDecision"] = self.dissatisfied
         request["contractForum"] = self.contract_forum
@@ -358,27 +389,57 @@ class LookupEngine:
     # Reading the facts ------------------------------------------------------------------------
 
     def facts_from_json(self, request: Any, today: dt.date | None = None) -> Facts:
-        """The facts of a JSON request (see the API contract); raise :class:`LookupInputError`."""
+        """The facts of a JSON request (see the API contract); raise :class:`LookupInputError`
+        naming the first problem, with every problem of the request in its ``errors``."""
         if not isinstance(request, Mapping):
             raise LookupInputError("(body)", "the request must be a JSON object")
-        values = {key: self._enumerated(request, key) for key in ("role", "channel", "claim")}
+        problems: list[LookupInputError] = []
+
+        def read(parse: Any, *arguments: Any) -> Any:
+            try:
+                return parse(*arguments)
+            except LookupInputError as problem:
+                problems.append(problem)
+                return None
+
+        for key in request:
+            if key not in REQUEST_KEYS:
+                problems.append(
+                    LookupInputError(str(key), "is not a key of the lookup request", REQUEST_KEYS)
+                )
+        values = {key: read(self._enumerated, request, key) for key in ("role", "channel", "claim")}
         contract_forum = (
-            self._enumerated(request, "contractForum")
+            read(self._enumerated, request, "contractForum")
             if request.get("contractForum") is not None
             else "unknown"
         )
-        paid = _money(request.get("paid"), "paid")
-        guarantee = _money(request.get("guarantee"), "guarantee")
-        _same_currency(paid, guarantee)
+        paid = read(_money, request.get("paid"), "paid")
+        guarantee = read(_money, request.get("guarantee"), "guarantee")
+        read(_same_currency, paid, guarantee)
         dissatisfied = request.get("dissatisfiedWithDecision", False)
         if dissatisfied is None:
             dissatisfied = False
         if not isinstance(dissatisfied, bool):
-            raise LookupInputError(
-                "dissatisfiedWithDecision", "must be true or false", ["true", "false"]
+            problems.append(
+                LookupInputError(
+                    "dissatisfiedWithDecision", "must be true or false", ["true", "false"]
+                )
             )
-        received_on = _date(request.get("receivedOn"), "receivedOn")
-        as_of = _date(request.get("asOf"), "asOf") or today or dt.date.today()
+        received_on = read(_date, request.get("receivedOn"), "receivedOn")
+        opened_on = read(_date, request.get("openedOn"), "openedOn")
+        as_of = read(_date, request.get("asOf"), "asOf") or today or dt.date.today()
+        if values["role"] and values["claim"]:
+            read(self._check_claimant, values["role"], values["claim"])
+        for name, date in (("receivedOn", received_on), ("openedOn", opened_on)):
+            if date is not None and date > as_of:
+                problems.append(
+                    LookupInputError(
+                        name, f"{date.isoformat()} is after asOf ({as_of.isoformat()})"
+                    )
+                )
+        if problems:
+            first, *others = problems
+            raise LookupInputError(first.field, first.message, first.allowed, others)
         return Facts(
             role=values["role"],
             channel=values["channel"],
@@ -389,7 +450,27 @@ class LookupEngine:
             received_on=received_on,
             dissatisfied=dissatisfied,
             contract_forum=contract_forum,
+            opened_on=opened_on,
         )
+
+    def claims_of_role(self, role: str) -> list[str]:
+        """The claim types a party in ``role`` can bring, as the knowledge graph says."""
+        role_iri = self.vocabulary["role"][role]
+        return [
+            notation
+            for notation, claim in self.vocabulary["claim"].items()
+            if role_iri in self._iris(claim, self._odr + "claimedBy")
+        ]
+
+    def _check_claimant(self, role: str, claim: str) -> None:
+        allowed = self.claims_of_role(role)
+        if claim not in allowed:
+            raise LookupInputError(
+                "claim",
+                f"a {role} cannot bring the claim {claim!r}; the claims a {role} can bring are "
+                "listed",
+                allowed,
+            )
 
     def _enumerated(self, request: Mapping[str, Any], key: str) -> str:
         allowed = self.vocabulary[key]
@@ -460,12 +541,14 @@ class LookupEngine:
                 clause_forum = str(forum) if isinstance(forum, rdflib.URIRef) else None
         _same_currency(paid, guarantee)
         opened = case_graph.value(case, odr.openedOn)
+        role, claim = roles[0], concept(odr.claimType, "claim")
+        self._check_claimant(role, claim)
         if dissatisfied is None:
             dissatisfied = case_graph.value(case, odr.objection) is not None
         return Facts(
-            role=roles[0],
+            role=role,
             channel=concept(odr.channel, "channel"),
-            claim=concept(odr.claimType, "claim"),
+            claim=claim,
             as_of=as_of or dt.date.today(),
             paid=paid,
             guarantee=guarantee,
@@ -501,17 +584,20 @@ def _money(value: Any, name: str) -> Money | None:
 def _amount(value: Any, name: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise LookupInputError(name, "must be a decimal number, as a string or a number")
+    text = str(value).strip()
+    if text.startswith("-"):
+        raise LookupInputError(name, "must not be negative")
+    # Length first: nothing longer than the longest acceptable amount is parsed at all.
+    if len(text) > MAX_AMOUNT_DIGITS + 1 or len(text.replace(".", "")) > MAX_AMOUNT_DIGITS:
+        raise LookupInputError(name, f"has more than {MAX_AMOUNT_DIGITS} digits")
+    if not AMOUNT_PATTERN.match(text):
+        raise LookupInputError(
+            name, f"{value!r} is not a plain decimal number such as 12000.00 (no exponent)"
+        )
     try:
-        amount = Decimal(str(value).strip())
+        return Decimal(text)
     except InvalidOperation:
         raise LookupInputError(name, f"{value!r} is not a decimal number") from None
-    if not amount.is_finite():
-        raise LookupInputError(name, f"{value!r} is not a finite amount")
-    if amount < 0:
-        raise LookupInputError(name, "must not be negative")
-    if len(amount.as_tuple().digits) > MAX_AMOUNT_DIGITS:
-        raise LookupInputError(name, f"has more than {MAX_AMOUNT_DIGITS} digits")
-    return amount
 
 
 def _currency(value: Any, name: str) -> str:
@@ -558,59 +644,10 @@ def _case_money(
 
 
 # Shaping the answer ---------------------------------------------------------------------------
-
-CAVEAT_TEMPLATES = {
-    "not-stated": {
-        "en": "The sources do not state the {what} of: {subjects}.",
-        "zh": "来源未说明以下内容的{what}：{subjects}。",
-    },
-    "conflict": {
-        "en": "The sources conflict: {a} / {b}. Both are shown.",
-        "zh": "来源存在冲突：{a} / {b}。两者均列出。",
-    },
-    "confidence": {
-        "en": "Resting on {level}-confidence sources only: {subjects}.",
-        "zh": "仅有{level}可信度来源支持：{subjects}。",
-    },
-    "passed": {
-        "en": "The time limit \u201c{label}\u201d passed on {date}.",
-        "zh": "期限\u201c{label}\u201d已于{date}届满。",
-    },
-    "exception": {
-        "en": "Exception to \u201c{label}\u201d: {exception}",
-        "zh": "\u201c{label}\u201d的例外：{exception}",
-    },
-    "unspecified-days": {
-        "en": "\u201c{label}\u201d: the source does not say whether the days are calendar, "
-        "working or business days; dated here in calendar days.",
-        "zh": "\u201c{label}\u201d：来源未说明是自然日、工作日还是营业日；此处按自然日计算。",
-    },
-    "undated": {
-        "en": "\u201c{label}\u201d is not dated: {why}.",
-        "zh": "\u201c{label}\u201d未能计算日期：{why}。",
-    },
-    "assumed-opening": {
-        "en": "No opening date was given: the days counted from the opening of the dispute are "
-        "dated as if it were opened on {date}, counting that day as day 1.",
-        "zh": "未提供纠纷发起日期：自发起纠纷起算的天数按{date}发起计算，当日为第1天。",
-    },
-    "no-cap": {
-        "en": "The advance refund cap needs both the amount paid and the seller's guarantee "
-        "amount; give both to see it.",
-        "zh": "计算先行赔付上限需要实际支付金额和卖家保障额度；请同时提供两者。",
-    },
-}
-UNDATED_REASONS = {
-    "receipt": {"en": "no date of confirmed receipt was given", "zh": "未提供确认收货日期"},
-    "trigger": {
-        "en": "it is counted from an event whose date is not known ({event})",
-        "zh": "其起算事件的日期未知（{event}）",
-    },
-    "day-count": {
-        "en": "it is counted in {days}, which depend on calendars the sources do not give",
-        "zh": "其按{days}计算，而来源未提供相应日历",
-    },
-}
+#
+# Python frames the derived graph and fills in the caveats' sentence frames; the frames, like
+# every legal word of the answer, come from the knowledge graph and the lookup vocabulary
+# (ontology/lookup.ttl): the rules say which caveat holds and why.
 
 
 class _AnswerShaper:
@@ -639,15 +676,27 @@ class _AnswerShaper:
         return values[0].value == "true" if values else None
 
     def _text(self, subject: str, name: str) -> str | None:
-        literals = self._derived(subject, name)
+        return self._in_language(self._derived(subject, name))
+
+    def _in_language(self, literals: list[Any]) -> str | None:
         for wanted in (self.lang, "en"):
             for literal in literals:
-                if literal.language == wanted:
+                if isinstance(literal, ox.Literal) and literal.language == wanted:
                     return literal.value
-        return literals[0].value if literals else None
+        return None
 
-    def _caveat(self, key: str, **values: str) -> None:
-        text = CAVEAT_TEMPLATES[key].get(self.lang, CAVEAT_TEMPLATES[key]["en"]).format(**values)
+    def _notation_of(self, subject: str, name: str) -> str | None:
+        values = self._derived(subject, name)
+        return self.engine.notation(values[0].value) if values else None
+
+    def _frame(self, name: str) -> str:
+        frame = self.engine.text(self.lk + name, (self.lk + "frame",), self.lang)
+        if frame is None:
+            raise LookupError(f"lookup:{name} has no lookup:frame")
+        return frame
+
+    def _caveat(self, name: str, **values: str) -> None:
+        text = self._frame(name).format(**values)
         if text not in self.caveats:
             self.caveats.append(text)
 
@@ -655,14 +704,13 @@ class _AnswerShaper:
         """The legal basis of the derived statements about ``subject``."""
         bases: list[dict[str, Any]] = []
         for statement in [o.value for o in self._derived(subject, "basedOn")]:
-            if statement not in self.used:
-                self.used.append(statement)
-            for basis in self._basis_of(statement):
-                if basis not in bases:
-                    bases.append(basis)
+            bases += [basis for basis in self.basis_of(statement) if basis not in bases]
         return bases
 
-    def _basis_of(self, statement: str) -> list[dict[str, Any]]:
+    def basis_of(self, statement: str) -> list[dict[str, Any]]:
+        """The legal basis of one statement of the knowledge graph, noted as used."""
+        if statement not in self.used:
+            self.used.append(statement)
         # The basis of a statement depends on the knowledge graph alone: computed once.
         key = (statement, self.lang)
         if key not in self.engine._bases:
@@ -670,25 +718,31 @@ class _AnswerShaper:
         return [dict(basis) for basis in self.engine._bases[key]]
 
     def _read_basis_of(self, statement: str) -> list[dict[str, Any]]:
+        """Each article paired only with the sources that state it, at their confidence; then
+        each source of the statement that states none of its articles, on its own."""
         engine = self.engine
-        articles: list[str | None] = list(engine._iris(statement, self.odr + "legalBasis"))
-        sources = engine._iris(statement, DCTERMS + "source") or [None]
-        confidence_iri = engine._first(statement, self.odr + "confidence")
-        confidence = engine.notation(confidence_iri) if confidence_iri else None
-        bases = []
-        for article in articles or [None]:
+
+        def entry(iri: str, article: str | None, source: str, level: str | None) -> dict[str, Any]:
             document, number = (None, None) if article is None else self._document_of(article)
-            for source in sources:
-                url = engine._first(source, SCHEMA + "url") if source else None
-                bases.append(
-                    {
-                        "iri": article or statement,
-                        "document": document,
-                        "article": number,
-                        "source": url or source,
-                        "confidence": confidence,
-                    }
-                )
+            return {
+                "iri": iri,
+                "document": document,
+                "article": number,
+                "source": engine._first(source, SCHEMA + "url") or source,
+                "confidence": engine.notation(level) if level else None,
+            }
+
+        bases: list[dict[str, Any]] = []
+        stating: set[str] = set()
+        for article in engine._iris(statement, self.odr + "legalBasis"):
+            level = engine._first(article, self.odr + "confidence")
+            for source in engine._iris(article, DCTERMS + "source"):
+                stating.add(source)
+                bases.append(entry(article, article, source, level))
+        level = engine._first(statement, self.odr + "confidence")
+        for source in engine._iris(statement, DCTERMS + "source"):
+            if source not in stating:
+                bases.append(entry(statement, None, source, level))
         return bases
 
     def _document_of(self, article: str) -> tuple[str, str | None]:
@@ -727,10 +781,59 @@ class _AnswerShaper:
             "iri": stage,
             "label": engine.label(stage, self.lang),
             "applies": bool(self._flag(stage, "applies")),
+            "status": self._notation_of(stage, "status"),
             "reason": self._text(stage, "reason"),
+            "conditions": self._conditions(stage),
+            "exception": self._text(stage, "exception"),
             "legalBasis": self.basis(stage),
             "deadlines": self._deadlines(stage),
+            "provisions": self._provisions(stage),
+            "notStated": self._silences(stage),
         }
+
+    def _conditions(self, subject: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "iri": condition.value,
+                "label": self.engine.label(condition.value, self.lang),
+                "legalBasis": self.basis_of(condition.value),
+            }
+            for condition in self._derived(subject, "condition")
+        ]
+
+    def _silences(self, subject: str) -> list[str]:
+        """What the sources leave unstated about ``subject``, in words."""
+        engine = self.engine
+        phrases = [
+            engine.text(prop, (self.lk + "silence",), self.lang)
+            for prop in engine._iris(subject, self.odr + "notStated")
+        ]
+        return [phrase for phrase in phrases if phrase]
+
+    def _provisions(self, stage: str) -> list[dict[str, Any]]:
+        engine = self.engine
+        provisions = sorted(
+            subject
+            for subject, predicates in self.graph.items()
+            if any(o.value == stage for o in predicates.get(self.lk + "provisionOf", []))
+        )
+        return [
+            {
+                "iri": provision,
+                "label": engine.label(provision, self.lang),
+                "text": self._in_language(
+                    [o for o in engine._values(provision, DCTERMS + "description")]
+                )
+                if self.lang == "en"
+                or any(
+                    getattr(o, "language", None) == self.lang
+                    for o in engine._values(provision, DCTERMS + "description")
+                )
+                else None,
+                "legalBasis": self.basis_of(provision),
+            }
+            for provision in provisions
+        ]
 
     def _deadlines(self, stage: str) -> list[dict[str, Any]]:
         engine = self.engine
@@ -742,12 +845,17 @@ class _AnswerShaper:
         deadlines = []
         for provision in provisions:
             due = self._derived(provision, "dueOn")
+            judged = self._derived(provision, "judgedOn")
             label = engine.label(provision, self.lang)
             version = engine._first(provision, self.odr + "inVersion")
             deadline = {
                 "label": label,
+                "kind": self._notation_of(provision, "dateKind"),
                 "date": due[0].value if due else None,
                 "passed": self._flag(provision, "passed"),
+                "reached": self._flag(provision, "reached"),
+                "judgedOn": judged[0].value if judged else None,
+                "assumedOpening": bool(self._flag(provision, "assumedStart")),
                 "version": engine.label(version, self.lang) if version else None,
                 "legalBasis": self.basis(provision),
             }
@@ -758,44 +866,35 @@ class _AnswerShaper:
     def _deadline_caveats(self, provision: str, deadline: dict[str, Any]) -> None:
         engine = self.engine
         label = deadline["label"]
-        exception = [
-            o
-            for o in engine._values(provision, self.odr + "exception")
-            if isinstance(o, ox.Literal)
-        ]
         if deadline["passed"]:
-            self._caveat("passed", label=label, date=deadline["date"])
-        if exception:
-            self._caveat("exception", label=label, exception=exception[0].value)
-        trigger = engine._first(provision, self.odr + "countedFrom") or ""
-        day_count = engine._first(provision, self.odr + "dayCount")
-        unspecified = day_count is None or engine.notation(day_count) == "unspecified"
-        if deadline["date"] is None:
-            if not unspecified and engine.notation(day_count or "") != "calendar":
-                why = UNDATED_REASONS["day-count"][self._lang_key()].format(
-                    days=engine.label(day_count or "", self.lang)
-                )
-            elif engine.notation(trigger) == "confirmed-receipt":
-                why = UNDATED_REASONS["receipt"][self._lang_key()]
-            else:
-                why = UNDATED_REASONS["trigger"][self._lang_key()].format(
-                    event=engine.label(trigger, self.lang)
-                )
-            self._caveat("undated", label=label, why=why)
-        elif engine.notation(trigger) == "dispute-opened" and self.facts.opened_on is None:
-            self._caveat("assumed-opening", date=self.facts.as_of.isoformat())
-        if deadline["date"] is not None and unspecified:
-            self._caveat("unspecified-days", label=label)
-
-    def _lang_key(self) -> str:
-        return self.lang if self.lang in LANGUAGES else "en"
+            self._caveat("caveatPassed", label=label, date=deadline["date"])
+            exception = self._in_language(engine._values(provision, self.odr + "exception"))
+            if exception:
+                self._caveat("caveatException", label=label, exception=exception)
+        undated = self._derived(provision, "undated")
+        if undated:
+            why = self._frame(undated[0].value.rsplit("/", 1)[-1]).format(
+                days=engine.label(engine._first(provision, self.odr + "dayCount") or "", self.lang),
+                event=engine.label(
+                    engine._first(provision, self.odr + "countedFrom") or "", self.lang
+                ),
+            )
+            self._caveat("caveatUndated", label=label, why=why)
+            return
+        numbering = engine.text(self.lk + "dayNumbering", (SKOS + "definition",), self.lang)
+        if numbering and numbering not in self.caveats:
+            self.caveats.append(numbering)
+        if deadline["assumedOpening"]:
+            self._caveat("caveatAssumedOpening", date=self.facts.as_of.isoformat())
+        if self._flag(provision, "daysUnstated"):
+            self._caveat("caveatDaysUnstated", label=label)
 
     def _decisions(self) -> list[dict[str, Any]]:
         engine = self.engine
         remedies = [
             subject
             for subject in self.graph
-            if self._flag(subject, "available") and self._derived(subject, "family")
+            if self._derived(subject, "status") and self._derived(subject, "family")
         ]
         decisions = []
         for remedy in remedies:
@@ -805,6 +904,9 @@ class _AnswerShaper:
                     "remedy": engine.notation(remedy),
                     "iri": remedy,
                     "label": engine.label(remedy, self.lang),
+                    "status": self._notation_of(remedy, "status"),
+                    # false where the sources deny Alibaba the power; null where they are silent
+                    "enforceable": self._flag(remedy, "enforceable"),
                     "family": {
                         "iri": family,
                         "notation": engine.notation(family),
@@ -816,8 +918,12 @@ class _AnswerShaper:
         return sorted(decisions, key=lambda d: (d["family"]["notation"] or "", d["remedy"] or ""))
 
     def _advance_refund(self) -> dict[str, Any]:
-        remedy = self._remedy_with_notation("advance-refund")
-        available = bool(self._flag(remedy, "available"))
+        remedy = next(
+            o.value
+            for predicates in self.graph.values()
+            for o in predicates.get(self.lk + "advanceRefund", [])
+        )
+        status = self._notation_of(remedy, "status")
         cap = None
         caps = self._derived(remedy, "cap")
         if caps:
@@ -825,39 +931,32 @@ class _AnswerShaper:
             value = self.graph[node][SCHEMA + "value"][0].value
             currency = self.graph[node][SCHEMA + "currency"][0].value
             cap = Money(Decimal(value), currency).to_json()
-        elif available:
-            self._caveat("no-cap")
+        elif self._derived(remedy, "basedOn") and status != "does-not-apply":
+            self._caveat("caveatNoCap")
         return {
-            "available": available,
+            "available": bool(self._flag(remedy, "available")),
+            "status": status,
             "cap": cap,
             "reason": self._text(remedy, "reason"),
             "legalBasis": self.basis(remedy),
         }
 
-    def _remedy_with_notation(self, notation: str) -> str:
-        concepts = self.engine._instances("Remedy")
-        return next(c for c in concepts if self.engine.notation(c) == notation)
-
     def _objections(self) -> list[dict[str, Any]]:
         engine = self.engine
-        routes = [r for r in engine._instances("ObjectionRoute") if self._flag(r, "available")]
+        routes = [r for r in engine._instances("ObjectionRoute") if self._derived(r, "status")]
         objections = []
         for route in routes:
-            against_role = engine._first(route, self.odr + "againstRole")
             forum = self._derived(route, "forum")
             procedure = self._derived(route, "procedure")
             choice = self._derived(route, "forumChoice")
-            reason = engine.text(route, (SKOS + "definition",), self.lang) or engine.label(
-                route, self.lang
-            )
+            reason = self._text(route, "reason") or engine.label(route, self.lang)
             if choice:
                 reason = f"{reason} ({engine.label(choice[0].value, self.lang)})"
             objections.append(
                 {
                     "approach": engine.notation(route),
-                    "against": "alibaba"
-                    if against_role and engine.notation(against_role) == "platform"
-                    else "counterparty",
+                    "against": self._derived(route, "against")[0].value,
+                    "status": self._notation_of(route, "status"),
                     "procedure": engine.notation(procedure[0].value) if procedure else None,
                     "forum": {
                         "iri": forum[0].value,
@@ -866,6 +965,7 @@ class _AnswerShaper:
                     if forum
                     else None,
                     "reason": reason,
+                    "conditions": self._conditions(route),
                     "legalBasis": self.basis(route),
                 }
             )
@@ -893,12 +993,15 @@ class _AnswerShaper:
                 )
             for other in engine._iris(statement, self.odr + "conflictsWith"):
                 pair = sorted([engine.label(statement, self.lang), engine.label(other, self.lang)])
-                self._caveat("conflict", a=pair[0], b=pair[1])
+                self._caveat("caveatConflict", a=pair[0], b=pair[1])
         for prop, labels in not_stated.items():
-            self._caveat(
-                "not-stated", what=engine.label(prop, self.lang), subjects="; ".join(labels)
-            )
+            # Only what the lookup vocabulary can say in words; never a property's name.
+            what = engine.text(prop, (self.lk + "silence",), self.lang)
+            if what:
+                self._caveat("caveatNotStated", what=what, subjects="; ".join(labels))
         for level_iri, labels in by_confidence.items():
             self._caveat(
-                "confidence", level=engine.label(level_iri, self.lang), subjects="; ".join(labels)
+                "caveatConfidence",
+                level=engine.label(level_iri, self.lang),
+                subjects="; ".join(labels),
             )

@@ -29,6 +29,7 @@ class ODR(DefinedNamespace):
     Case: URIRef
     Channel: URIRef
     ClaimType: URIRef
+    Condition: URIRef
     Confidence: URIRef
     ContractingEntity: URIRef
     ContractingEntityRule: URIRef
@@ -78,6 +79,13 @@ class ODR(DefinedNamespace):
     capBy: URIRef
     channel: URIRef
     claimType: URIRef
+    claimedBy: URIRef
+    compulsoryPowers: URIRef
+    condition: URIRef
+    deadlineFor: URIRef
+    fullyInForceOn: URIRef
+    requiresAmount: URIRef
+    satisfies: URIRef
     claimTypeCovered: URIRef
     complainant: URIRef
     confidence: URIRef

@@ -23,6 +23,7 @@ FORM_FIELDS = (
     "guaranteeAmount",
     "guaranteeCurrency",
     "receivedOn",
+    "openedOn",
     "asOf",
     "dissatisfiedWithDecision",
     "contractForum",
@@ -37,6 +38,7 @@ TEXT = {
         "guarantee": "Seller's guarantee amount",
         "currency": "currency",
         "receivedOn": "Date of confirmed receipt",
+        "openedOn": "Date the dispute was opened (empty: not yet opened)",
         "asOf": "As of (default today)",
         "dissatisfied": "I am dissatisfied with Alibaba's decision",
         "contractForum": "Dispute clause of the contract",
@@ -53,6 +55,8 @@ TEXT = {
         "basis": "Legal basis",
         "article": "Art. {}",
         "source_only": "source",
+        "statedBy": "stated by",
+        "confidence": "confidence",
         "passed": "passed",
         "asJson": "Answer as JSON",
         "asTurtle": "Answer as Turtle",
@@ -63,6 +67,32 @@ TEXT = {
         "approach": "Approach",
         "noDate": "no date",
         "flow": "The four stages of the procedure",
+        "summary": "In short",
+        "nowStatus": "Where you stand",
+        "byWhen": "By when",
+        "alibabaMay": "What Alibaba may do",
+        "whereObject": "Where to object",
+        "conditions": "Conditions not known to hold",
+        "exception": "Exception",
+        "provisions": "What the sources also say",
+        "assumed": "assumed opening date",
+        "notStated": "Not stated in the sources",
+        "from": "from",
+        "by": "by",
+        "on": "on",
+        "status": {
+            "applies": "applies",
+            "does-not-apply": "does not apply",
+            "conditional": "applies only if the conditions hold",
+            "out-of-time": "out of time",
+        },
+        "none": "none",
+        "statusShort": {
+            "applies": "applies",
+            "does-not-apply": "does not apply",
+            "conditional": "conditional",
+            "out-of-time": "out of time",
+        },
     },
     "zh": {
         "title": "程序查询",
@@ -73,14 +103,15 @@ TEXT = {
         "guarantee": "卖家保障额度",
         "currency": "币种",
         "receivedOn": "确认收货日期",
+        "openedOn": "纠纷发起日期（留空：尚未发起）",
         "asOf": "查询日期（默认今天）",
-        "dissatisfied": "我对阿里巴巴的裁决不满",
+        "dissatisfied": "我对阿里巴巴的决定不满",
         "contractForum": "合同争议解决条款",
         "submit": "查询",
         "answer": "结果",
         "applies": "适用",
         "notApplies": "不适用",
-        "decisions": "阿里巴巴可作出的裁决",
+        "decisions": "阿里巴巴可作出的决定",
         "advance": "先行赔付",
         "cap": "上限",
         "objections": "异议途径",
@@ -89,6 +120,8 @@ TEXT = {
         "basis": "法律依据",
         "article": "第{}条",
         "source_only": "来源",
+        "statedBy": "出处",
+        "confidence": "可信度",
         "passed": "已届满",
         "asJson": "以 JSON 下载结果",
         "asTurtle": "以 Turtle 下载结果",
@@ -99,7 +132,56 @@ TEXT = {
         "approach": "途径",
         "noDate": "无日期",
         "flow": "程序的四个阶段",
+        "summary": "摘要",
+        "nowStatus": "目前情况",
+        "byWhen": "期限",
+        "alibabaMay": "阿里巴巴可采取的措施",
+        "whereObject": "异议途径",
+        "conditions": "尚不明确的条件",
+        "exception": "例外",
+        "provisions": "来源的其他规定",
+        "assumed": "假定发起日期",
+        "notStated": "来源未说明",
+        "from": "起始于",
+        "by": "截止于",
+        "on": "发生于",
+        "status": {
+            "applies": "适用",
+            "does-not-apply": "不适用",
+            "conditional": "须满足条件方适用",
+            "out-of-time": "已逾期",
+        },
+        "none": "无",
+        "statusShort": {
+            "applies": "适用",
+            "does-not-apply": "不适用",
+            "conditional": "附条件",
+            "out-of-time": "已逾期",
+        },
+        "fieldErrors": {
+            "role": "请选择您的角色",
+            "channel": "请选择订单类型",
+            "claim": "请选择与您的角色相符的投诉类型",
+            "contractForum": "请选择合同的争议解决条款",
+            "paidAmount": "请输入不带指数的十进制金额，例如 12000.00（最多18位数字）",
+            "guaranteeAmount": "请输入不带指数的十进制金额，例如 5000.00（最多18位数字）",
+            "paidCurrency": "请输入三个大写字母的币种代码，例如 USD",
+            "guaranteeCurrency": "请输入与实际支付金额相同的三字母币种代码，例如 USD",
+            "receivedOn": "请输入不晚于查询日期的日期（年-月-日）",
+            "openedOn": "请输入不晚于查询日期的日期（年-月-日）",
+            "asOf": "请输入日期（年-月-日）",
+            "dissatisfiedWithDecision": "请选择是或否",
+        },
     },
+}
+
+
+# The form input that carries each field of the JSON request.
+INPUT_OF_FIELD = {
+    "paid.amount": "paidAmount",
+    "paid.currency": "paidCurrency",
+    "guarantee.amount": "guaranteeAmount",
+    "guarantee.currency": "guaranteeCurrency",
 }
 
 
@@ -112,7 +194,7 @@ def request_of_form(args: Mapping[str, str]) -> dict[str, Any]:
         amount, currency = args.get(f"{name}Amount"), args.get(f"{name}Currency")
         if amount:
             lookup_request[name] = {"amount": amount, "currency": (currency or "").upper()}
-    for name in ("receivedOn", "asOf"):
+    for name in ("receivedOn", "openedOn", "asOf"):
         lookup_request[name] = args.get(name) or None
     lookup_request["dissatisfiedWithDecision"] = args.get("dissatisfiedWithDecision") in (
         "true",
@@ -135,11 +217,19 @@ def form() -> tuple[str, int] | str:
     engine = get_engine()
     values = {key: request.args.get(key, "") for key in FORM_FIELDS}
     answer, error, status = None, None, 200
+    field_errors: dict[str, str] = {}
     if request.args.get("role") or request.args.get("channel") or request.args.get("claim"):
         try:
             answer = _answer_of_query().json
         except LookupInputError as problem:
             error, status = problem, 422
+            for one in problem.errors:
+                key = INPUT_OF_FIELD.get(one.field, one.field)
+                allowed = f" ({', '.join(one.allowed)})" if one.allowed else ""
+                # The engine words its refusals in English; a page in another language says
+                # what to fix in its own words, keeping the allowed values.
+                wording = TEXT[lang].get("fieldErrors", {})
+                field_errors.setdefault(key, wording.get(key, one.message) + allowed)
     query = {key: value for key, value in request.args.items() if value}
     return render_template(
         "lookup.html",
@@ -149,6 +239,8 @@ def form() -> tuple[str, int] | str:
         values=values,
         answer=answer,
         error=error,
+        field_errors=field_errors,
+        base=engine.base,
         json_url=url_for("lookup.as_json", **query),
         turtle_url=url_for("lookup.as_turtle", **query),
         other_lang_url=url_for("lookup.form", **{**query, "lang": "en" if lang == "zh" else "zh"}),

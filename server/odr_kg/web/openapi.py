@@ -30,6 +30,12 @@ _ERROR = {
                             "field": {"type": "string"},
                             "allowed": {"type": "array", "items": {"type": "string"}},
                             "line": {"type": ["integer", "null"]},
+                            "errors": {
+                                "type": "array",
+                                "description": "Every problem of the request, the first "
+                                "one first (present when there is more than one).",
+                                "items": {"type": "object"},
+                            },
                         },
                     }
                 },
@@ -41,8 +47,67 @@ _MONEY = {
     "type": "object",
     "required": ["amount", "currency"],
     "properties": {
-        "amount": {"type": "string", "example": "1200.00"},
+        "amount": {
+            "type": "string",
+            "pattern": "^[0-9]+(\\.[0-9]+)?$",
+            "maxLength": 19,
+            "description": "Plain decimal notation, no exponent; at most 18 digits. "
+            '"0" says nothing was paid.',
+            "example": "1200.00",
+        },
         "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "example": "USD"},
+    },
+}
+_STATUS = {
+    "type": "string",
+    "enum": ["applies", "does-not-apply", "conditional", "out-of-time"],
+    "description": "applies: with no unmet or unknown condition; conditional: only if the "
+    "listed conditions hold; out-of-time: a sourced time limit has passed (the source's own "
+    "exception, if any, is named).",
+}
+_DEADLINE = {
+    "type": "object",
+    "properties": {
+        "label": {"type": "string"},
+        "kind": {"type": "string", "enum": ["by", "from", "on"]},
+        "date": {"type": ["string", "null"], "format": "date"},
+        "passed": {"type": ["boolean", "null"], "description": "For a by-date only."},
+        "reached": {"type": ["boolean", "null"], "description": "For a from- or on-date."},
+        "judgedOn": {"type": ["string", "null"], "format": "date"},
+        "assumedOpening": {
+            "type": "boolean",
+            "description": "Counted from an opening date assumed to be asOf.",
+        },
+        "version": {"type": ["string", "null"]},
+        "legalBasis": {"type": "array", "items": {"type": "object"}},
+    },
+}
+_ANSWER = {
+    "type": "object",
+    "required": ["stages", "decisions", "enforcement", "objections", "caveats"],
+    "properties": {
+        "stages": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "stage": {"type": "string"},
+                    "applies": {"type": "boolean"},
+                    "status": _STATUS,
+                    "reason": {"type": "string"},
+                    "conditions": {"type": "array", "items": {"type": "object"}},
+                    "exception": {"type": ["string", "null"]},
+                    "legalBasis": {"type": "array", "items": {"type": "object"}},
+                    "deadlines": {"type": "array", "items": _DEADLINE},
+                    "provisions": {"type": "array", "items": {"type": "object"}},
+                    "notStated": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+        "decisions": {"type": "array", "items": {"type": "object"}},
+        "enforcement": {"type": "object"},
+        "objections": {"type": "array", "items": {"type": "object"}},
+        "caveats": {"type": "array", "items": {"type": "string"}},
     },
 }
 _CASE_GRAPH = {"type": "string", "description": "A case graph (see cases/ in the repository)."}
@@ -82,6 +147,7 @@ SPEC: dict[str, Any] = {
                             "schema": {
                                 "type": "object",
                                 "required": ["role", "channel", "claim"],
+                                "additionalProperties": False,
                                 "properties": {
                                     "role": {"type": "string", "example": "buyer"},
                                     "channel": {"type": "string", "example": "trade-assurance"},
@@ -89,6 +155,13 @@ SPEC: dict[str, Any] = {
                                     "paid": _MONEY,
                                     "guarantee": _MONEY,
                                     "receivedOn": {"type": "string", "format": "date"},
+                                    "openedOn": {
+                                        "type": "string",
+                                        "format": "date",
+                                        "description": "Absent: the dispute is not opened "
+                                        "yet; days counted from the opening are dated as if "
+                                        "opened on asOf, and marked so.",
+                                    },
                                     "asOf": {"type": "string", "format": "date"},
                                     "dissatisfiedWithDecision": {"type": "boolean"},
                                     "contractForum": {"type": "string"},
@@ -103,7 +176,7 @@ SPEC: dict[str, Any] = {
                     "200": {
                         "description": "The answer",
                         "content": {
-                            "application/json": {"schema": {"type": "object"}},
+                            "application/json": {"schema": _ANSWER},
                             "text/turtle": {"schema": {"type": "string"}},
                         },
                     },
