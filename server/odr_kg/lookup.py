@@ -931,7 +931,13 @@ class _AnswerShaper:
             value = self.graph[node][SCHEMA + "value"][0].value
             currency = self.graph[node][SCHEMA + "currency"][0].value
             cap = Money(Decimal(value), currency).to_json()
-        elif self._derived(remedy, "basedOn") and status != "does-not-apply":
+        elif (
+            self._derived(remedy, "basedOn")
+            and status != "does-not-apply"
+            and self.facts.guarantee is None
+        ):
+            # Only when the guarantee is what is missing: an out-of-time refund has no cap
+            # because it is out of time, not for want of the amount.
             self._caveat("caveatNoCap")
         return {
             "available": bool(self._flag(remedy, "available")),
