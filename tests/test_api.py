@@ -27,6 +27,17 @@ REQUEST = {
     "dissatisfiedWithDecision": True,
 }
 
+# The claim types of the sources (FACTS.md section 2b), in the order the API lists them.
+CLAIM_TYPES = [
+    "damage",
+    "late-shipment",
+    "non-delivery",
+    "non-payment",
+    "other",
+    "quality",
+    "shortage",
+]
+
 
 def test_lookup_answers_json(client: FlaskClient) -> None:
     response = client.post("/api/lookup", json=REQUEST)
@@ -73,15 +84,7 @@ def test_the_case_graphs_are_read_as_turtle_and_json_ld(client: FlaskClient) -> 
 
 def test_vocabulary_lists_the_claim_types_of_the_graph(client: FlaskClient) -> None:
     vocabulary = client.get("/api/vocabulary").get_json()
-    assert [c["id"] for c in vocabulary["claim"]] == [
-        "damage",
-        "late-shipment",
-        "non-delivery",
-        "non-payment",
-        "other",
-        "quality",
-        "shortage",
-    ]
+    assert [c["id"] for c in vocabulary["claim"]] == CLAIM_TYPES
     assert {r["id"] for r in vocabulary["role"]} == {"buyer", "seller"}
     assert {c["id"] for c in vocabulary["contractForum"]} == {
         "arbitration",
@@ -166,15 +169,7 @@ def test_bad_input_gets_a_clear_answer(
 
 def test_unknown_claim_lists_the_allowed_values(client: FlaskClient) -> None:
     error = client.post("/api/lookup", json={**REQUEST, "claim": "late"}).get_json()["error"]
-    assert error["allowed"] == [
-        "damage",
-        "late-shipment",
-        "non-delivery",
-        "non-payment",
-        "other",
-        "quality",
-        "shortage",
-    ]
+    assert error["allowed"] == CLAIM_TYPES
 
 
 def test_a_claim_that_does_not_fit_the_role_is_refused_by_name(client: FlaskClient) -> None:
