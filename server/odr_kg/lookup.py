@@ -957,7 +957,8 @@ class _AnswerShaper:
             choice = self._derived(route, "forumChoice")
             reason = self._text(route, "reason") or engine.label(route, self.lang)
             if choice:
-                reason = f"{reason} ({engine.label(choice[0].value, self.lang)})"
+                clause = engine.label(choice[0].value, self.lang)
+                reason = self._frame("frameForumClause").format(reason=reason, clause=clause)
             objections.append(
                 {
                     "approach": engine.notation(route),
