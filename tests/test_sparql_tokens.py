@@ -195,3 +195,16 @@ def test_service_targets() -> None:
     query = "SELECT * { SERVICE <urn:a> {} SERVICE SILENT <urn:b> {} 1.SERVICE ?v {} }"
     assert service_targets(query) == ["urn:a", "urn:b", None]
     assert service_targets("SELECT * { SERVICESILENT<urn:c> {} SERVICEex: {} }") == ["urn:c", None]
+
+
+@pytest.mark.parametrize(
+    ("query", "word"),
+    [
+        ("SELECT * { " + "SERVICE" * 4500 + " }", "SERVICE"),
+        ("SELECT * { ?s ?p ?o " + "SERVICE" * 4500 + ": {} }", "SERVICE"),
+        ("SELECT * { " + "FROM" * 8000 + " }", "FROM"),
+        ("SELECT * { ?a ?b ?c FILTER(?a<" + "(" * 3000 + "?b&&?c>?d) }", "FILTER"),
+    ],
+)
+def test_thousands_of_glued_keywords_are_read_without_recursion(query: str, word: str) -> None:
+    assert word in keywords(query)

@@ -77,27 +77,45 @@ def engine_tokens(query: str) -> tuple[tuple[str, str], ...]:
 
 
 def _engine_tokens(query: str) -> Iterator[tuple[str, str]]:
-    read = list(tokens(query))
-    for index, (kind, text) in enumerate(read):
-        upper = text.upper()
-        if kind == "iri" and any(mark in text for mark in _CLOSING_MARKS):
-            yield "other", "<"
-            yield from _engine_tokens(text[1:-1])
-            yield "other", ">"
-        elif kind == "name" and "SERVICE" in upper and upper != "SERVICE":
-            before, after = text[: upper.index("SERVICE")], text[upper.index("SERVICE") + 7 :]
-            yield from _engine_tokens(before)
-            yield "name", "SERVICE"
-            yield from _engine_tokens(after)
-        elif kind == "name" and upper.startswith(_GLUED) and upper not in _GLUED:
-            keyword = next(word for word in _GLUED if upper.startswith(word))
-            yield "name", keyword
-            yield from _engine_tokens(text[len(keyword) :])
-        elif kind == "pname" and upper.startswith("SERVICE") and _opens_group(read, index + 1):
-            yield "name", "SERVICE"
-            yield from _engine_tokens(text[7:])
-        else:
+    # A stack, not recursion: a query of thousands of glued keywords must not exhaust Python's
+    # stack. An item is ("text", t), still to be read, or a token ready to give.
+    pending: list[tuple[str, str]] = [("text", query)]
+    while pending:
+        kind, text = pending.pop()
+        if kind != "text":
             yield kind, text
+            continue
+        read = list(tokens(text))
+        items: list[tuple[str, str]] = []
+        for index, token in enumerate(read):
+            items += _read_as_engine(read, index, *token)
+        pending += reversed(items)
+
+
+def _read_as_engine(
+    read: list[tuple[str, str]], index: int, kind: str, text: str
+) -> list[tuple[str, str]]:
+    """One token as the engine may read it: tokens, and texts ("text", t) to read again."""
+    upper = text.upper()
+    if kind == "iri" and any(mark in text for mark in _CLOSING_MARKS):
+        return [("other", "<"), ("text", text[1:-1]), ("other", ">")]
+    if kind == "name" and "SERVICE" in upper and upper != "SERVICE":
+        parts = _SERVICE.split(text)  # the rest, with each SERVICE between
+        return [
+            ("name", "SERVICE") if part.upper() == "SERVICE" else ("text", part)
+            for part in parts
+            if part
+        ]
+    if kind == "name" and upper.startswith(_GLUED) and upper not in _GLUED:
+        items = []
+        while upper.startswith(_GLUED) and upper not in _GLUED:
+            keyword = next(word for word in _GLUED if upper.startswith(word))
+            items.append(("name", keyword))
+            text, upper = text[len(keyword) :], upper[len(keyword) :]
+        return [*items, ("text", text)]
+    if kind == "pname" and upper.startswith("SERVICE") and _opens_group(read, index + 1):
+        return [("name", "SERVICE"), ("text", text[7:])]
+    return [(kind, text)]
 
 
 def _opens_group(read: list[tuple[str, str]], start: int) -> bool:
@@ -108,6 +126,7 @@ def _opens_group(read: list[tuple[str, str]], start: int) -> bool:
 
 _CLOSING_MARKS = (")", ",", "&&", "||")
 _GLUED = ("FROM", "LOAD")
+_SERVICE = re.compile("(SERVICE)", re.IGNORECASE)
 
 
 def service_targets(query: str) -> list[str | None]:
