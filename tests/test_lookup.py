@@ -121,6 +121,49 @@ def test_the_rules_are_construct_queries_citing_their_basis() -> None:
         assert "CONSTRUCT" in text and "lookup:basedOn" in text, name
 
 
+def test_every_derived_statement_is_a_finding_of_the_case(engine: LookupEngine) -> None:
+    # Stated of the case, of a finding the case names, or of a finding's cap: never of a stage,
+    # remedy, route or provision itself, so that many cases can share one store.
+    from urllib.parse import quote
+
+    import pyoxigraph as ox
+
+    facts = engine.facts_from_json(
+        {
+            "role": "buyer",
+            "channel": "trade-assurance",
+            "claim": "non-delivery",
+            "paid": {"amount": "12000.00", "currency": "USD"},
+            "guarantee": {"amount": "5000.00", "currency": "USD"},
+            "receivedOn": "2026-10-01",
+            "asOf": "2026-10-20",
+            "dissatisfiedWithDecision": True,
+            "contractForum": "none",
+        }
+    )
+    lookup = engine.prefixes["lookup"]
+    case_triples = engine.case_triples(facts)
+    (case,) = [t.subject for t in case_triples if t.object.value.endswith("/def/Case")]
+    derived = set(engine.lookup(facts).triples) - set(case_triples)
+    findings = {
+        t.object for t in derived if t.subject == case and t.predicate.value == lookup + "finding"
+    }
+    about = {t.subject: t.object for t in derived if t.predicate.value == lookup + "about"}
+    caps = {
+        t.object for t in derived if t.subject in findings and t.predicate.value == lookup + "cap"
+    }
+    assert len(findings) > 10 and caps
+    assert {t.subject for t in derived} == {case} | findings | caps
+    assert about.keys() == findings
+    for finding, thing in about.items():
+        assert finding.value == f"{case.value}/finding/{quote(thing.value, safe='')}"
+    assert all(isinstance(cap, ox.BlankNode) for cap in caps)
+    stages = {
+        thing.value.rsplit("/", 1)[-1] for thing in about.values() if "/stage/" in thing.value
+    }
+    assert stages == {"mediation", "decision", "enforcement", "objection"}
+
+
 def test_the_engine_does_not_import_flask() -> None:
     source = (ROOT / "server" / "odr_kg" / "lookup.py").read_text(encoding="utf-8")
     assert "flask" not in source.lower()

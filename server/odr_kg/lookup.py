@@ -659,9 +659,17 @@ class _AnswerShaper:
         self.lang = lang
         self.lk = engine._lookup_ns
         self.odr = engine._odr
+        # What the rules derived, by the resource it is about: a finding's statements are read
+        # as statements about its lookup:about (the derived statements are of one case).
+        about = engine._lookup_ns + "about"
+        subjects = {
+            triple.subject.value: triple.object.value
+            for triple in derived
+            if triple.predicate.value == about
+        }
         self.graph: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
         for triple in derived:
-            key = triple.subject.value
+            key = subjects.get(triple.subject.value, triple.subject.value)
             objects = self.graph[key][triple.predicate.value]
             if triple.object not in objects:
                 objects.append(triple.object)
