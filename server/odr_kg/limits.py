@@ -109,6 +109,22 @@ LIMITS: tuple[Limit, ...] = (
         "SECONDS",
     ),
     Limit(
+        "LOOKUP_CACHE_MB",
+        32,
+        "MiB of encoded lookup answers kept for requests with the same facts (0: none); "
+        "emptied whenever the store is written to",
+        "--lookup-cache",
+        "MIB",
+    ),
+    Limit(
+        "LOOKUP_REFRESH_SECONDS",
+        60.0,
+        "over an external store, which others may write to: seconds after which the lookup "
+        "reads the knowledge graph again (and empties its cache)",
+        "--lookup-refresh",
+        "SECONDS",
+    ),
+    Limit(
         "FEDERATION_ALLOW",
         (),
         "an endpoint SERVICE may call (none by default); repeatable",

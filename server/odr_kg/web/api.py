@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from flask import Blueprint, Flask, Request, Response, current_app, jsonify, request
@@ -18,7 +17,8 @@ from odr_kg.limits import (
     check_json_depth,
     load_json,
 )
-from odr_kg.lookup import Answer, Facts, LookupEngine, LookupInputError
+from odr_kg.lookup import Facts, LookupEngine, LookupInputError
+from odr_kg.lookup_service import LookupService
 from odr_kg.validation import CASE_MEDIA_TYPES, UnreadableCaseError
 from odr_kg.web.extension import get_workers
 from odr_kg.web.security import client_address, get_client_budget
@@ -34,12 +34,23 @@ ANSWER_MEDIA_TYPES = (JSON_MEDIA_TYPE, TURTLE_MEDIA_TYPE)
 
 
 def init_app(app: Flask) -> None:
-    """Build the lookup engine once, over the application's knowledge store."""
-    app.extensions[ENGINE_KEY] = LookupEngine(app.extensions["odr_kg"])
+    """Build the lookup service once, over the application's knowledge store."""
+    config = app.config
+    app.extensions[ENGINE_KEY] = LookupService(
+        app.extensions["odr_kg"],
+        cache_bytes=int(float(config["LOOKUP_CACHE_MB"]) * 2**20),
+        refresh_seconds=float(config["LOOKUP_REFRESH_SECONDS"]),
+    )
+
+
+def get_lookup() -> LookupService:
+    """The lookup service of the application handling the current request."""
+    return current_app.extensions[ENGINE_KEY]
 
 
 def get_engine() -> LookupEngine:
-    return current_app.extensions[ENGINE_KEY]
+    """The lookup engine over the store's current data."""
+    return get_lookup().engine()
 
 
 def request_language(req: Request) -> str:
@@ -50,22 +61,22 @@ def request_language(req: Request) -> str:
     return req.accept_languages.best_match(LANGUAGES, default="en") or "en"
 
 
-def answer_response(answer: Answer, req: Request) -> Response:
-    """The answer as JSON, or as Turtle when the client prefers it."""
-    if (
-        req.accept_mimetypes.best_match(ANSWER_MEDIA_TYPES, default=JSON_MEDIA_TYPE)
-        == TURTLE_MEDIA_TYPE
-    ):
-        return Response(answer.turtle(), mimetype=TURTLE_MEDIA_TYPE)
-    return Response(
-        json.dumps(answer.json, ensure_ascii=False, indent=2),
-        mimetype=JSON_MEDIA_TYPE,
-    )
+def answer_response(engine: LookupEngine, facts: Facts, answer_format: str) -> Response:
+    """The answer to ``facts`` by ``engine`` (from :func:`get_engine`) in ``answer_format``,
+    ``json`` or ``turtle``, in the request's language."""
+    body = get_lookup().answer(engine, facts, request_language(request), answer_format)
+    media_type = TURTLE_MEDIA_TYPE if answer_format == "turtle" else JSON_MEDIA_TYPE
+    return Response(body, mimetype=media_type)
 
 
-def facts_of_request(req: Request) -> Facts:
+def preferred_answer_format(req: Request) -> str:
+    """``turtle`` when the client prefers Turtle to JSON, else ``json``."""
+    best = req.accept_mimetypes.best_match(ANSWER_MEDIA_TYPES, default=JSON_MEDIA_TYPE)
+    return "turtle" if best == TURTLE_MEDIA_TYPE else "json"
+
+
+def facts_of_request(req: Request, engine: LookupEngine) -> Facts:
     """The facts of a lookup request: a JSON object or a case graph (Turtle, JSON-LD)."""
-    engine = get_engine()
     body = req.get_data()  # raises RequestEntityTooLarge beyond MAX_CONTENT_LENGTH
     if req.mimetype == JSON_MEDIA_TYPE:
         config = current_app.config
@@ -108,8 +119,9 @@ def _as_of(value: str | None) -> dt.date | None:
 
 @bp.post("/lookup")
 def lookup() -> Response:
-    facts = facts_of_request(request)
-    return answer_response(get_engine().lookup(facts, request_language(request)), request)
+    engine = get_engine()
+    facts = facts_of_request(request, engine)
+    return answer_response(engine, facts, preferred_answer_format(request))
 
 
 @bp.get("/vocabulary")

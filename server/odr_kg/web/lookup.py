@@ -3,14 +3,13 @@ answer has a shareable URL; ``/lookup.json`` and ``/lookup.ttl`` give the same a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
 from odr_kg.lookup import LookupInputError
-from odr_kg.web.api import get_engine, request_language
+from odr_kg.web.api import answer_response, get_engine, request_language
 
 bp = Blueprint("lookup", __name__)
 
@@ -211,6 +210,13 @@ def _answer_of_query() -> Any:
     )
 
 
+def _encoded_answer_of_query(answer_format: str) -> Response:
+    engine = get_engine()
+    return answer_response(
+        engine, engine.facts_from_json(request_of_form(request.args)), answer_format
+    )
+
+
 @bp.get("/lookup")
 def form() -> tuple[str, int] | str:
     lang = request_language(request)
@@ -249,15 +255,12 @@ def form() -> tuple[str, int] | str:
 
 @bp.get("/lookup.json")
 def as_json() -> Response:
-    answer = _answer_of_query()
-    return Response(
-        json.dumps(answer.json, ensure_ascii=False, indent=2), mimetype="application/json"
-    )
+    return _encoded_answer_of_query("json")
 
 
 @bp.get("/lookup.ttl")
 def as_turtle() -> Response:
-    return Response(_answer_of_query().turtle(), mimetype="text/turtle")
+    return _encoded_answer_of_query("turtle")
 
 
 @bp.errorhandler(LookupInputError)
