@@ -53,6 +53,7 @@ CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 # Plain decimal notation only: an exponent ("5E+3", "1E+999999999") is refused, so no amount
 # changes its meaning between the request, the rules and the answer.
 AMOUNT_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # The keys of a JSON request; any other key is refused, by name.
 REQUEST_KEYS = (
     "role",
@@ -425,9 +426,9 @@ class LookupEngine:
                     "dissatisfiedWithDecision", "must be true or false", ["true", "false"]
                 )
             )
-        received_on = read(_date, request.get("receivedOn"), "receivedOn")
-        opened_on = read(_date, request.get("openedOn"), "openedOn")
-        as_of = read(_date, request.get("asOf"), "asOf") or today or dt.date.today()
+        received_on = read(parse_date, request.get("receivedOn"), "receivedOn")
+        opened_on = read(parse_date, request.get("openedOn"), "openedOn")
+        as_of = read(parse_date, request.get("asOf"), "asOf") or today or dt.date.today()
         if values["role"] and values["claim"]:
             read(self._check_claimant, values["role"], values["claim"])
         for name, date in (("receivedOn", received_on), ("openedOn", opened_on)):
@@ -533,7 +534,9 @@ class LookupEngine:
             paid = _case_money(case_graph, order, odr.amountPaid, "odr:amountPaid")
             guarantee = _case_money(case_graph, order, odr.guaranteeAmount, "odr:guaranteeAmount")
             received = case_graph.value(order, odr.receivedOn)
-            received_on = _date(str(received), "odr:receivedOn") if received is not None else None
+            received_on = parse_date(
+                str(received) if received is not None else None, "odr:receivedOn"
+            )
             clause = case_graph.value(order, odr.forumClause)
             if clause is not None and case_graph.value(clause, odr.forumChoice) is not None:
                 contract_forum = concept(odr.forumChoice, "contractForum", clause)
@@ -555,7 +558,7 @@ class LookupEngine:
             received_on=received_on,
             dissatisfied=dissatisfied,
             contract_forum=contract_forum,
-            opened_on=_date(str(opened), "odr:openedOn") if opened is not None else None,
+            opened_on=parse_date(str(opened) if opened is not None else None, "odr:openedOn"),
             clause_forum=clause_forum,
         )
 
@@ -615,13 +618,17 @@ def _same_currency(paid: Money | None, guarantee: Money | None) -> None:
         )
 
 
-def _date(value: Any, name: str) -> dt.date | None:
+def parse_date(value: Any, name: str) -> dt.date | None:
+    """The date ``value`` written in the one form every way into the lookup accepts, ISO 8601's
+    extended YYYY-MM-DD (``2026-11-27``; not ``20261127``, which ``date.fromisoformat`` also
+    reads); ``None`` when it is absent or empty. :class:`LookupInputError` naming ``name``
+    otherwise."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise LookupInputError(name, "must be a date YYYY-MM-DD")
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        if not DATE_PATTERN.fullmatch(value):
             raise ValueError
         return dt.date.fromisoformat(value)
     except ValueError:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Flask, Request, Response, current_app, jsonify, request
@@ -17,7 +16,7 @@ from odr_kg.limits import (
     check_json_depth,
     load_json,
 )
-from odr_kg.lookup import Facts, LookupEngine, LookupInputError
+from odr_kg.lookup import Facts, LookupEngine, LookupInputError, parse_date
 from odr_kg.lookup_service import LookupService
 from odr_kg.validation import CASE_MEDIA_TYPES, UnreadableCaseError
 from odr_kg.web.extension import get_workers
@@ -87,8 +86,7 @@ def facts_of_request(req: Request, engine: LookupEngine) -> Facts:
         return engine.facts_from_json(data)
     if req.mimetype in CASE_MEDIA_TYPES:
         case = read_case(ParseJob, body, req.mimetype)
-        as_of = req.args.get("asOf")
-        return engine.facts_from_case(case, as_of=_as_of(as_of))
+        return engine.facts_from_case(case, as_of=parse_date(req.args.get("asOf"), "asOf"))
     raise UnsupportedMediaType(
         f"send {JSON_MEDIA_TYPE} or a case graph ({', '.join(CASE_MEDIA_TYPES)})"
     )
@@ -106,15 +104,6 @@ def read_case(job_class: type[ParseJob], body: bytes, media_type: str, **job: ob
     work = job_class(body, media_type, "request body", bounds, **job)
     with get_client_budget().admit(client_address()) as ticket:
         return get_workers().run(work, float(config["VALIDATION_TIMEOUT"]), ticket)
-
-
-def _as_of(value: str | None) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise LookupInputError("asOf", f"{value!r} is not a date YYYY-MM-DD") from None
 
 
 @bp.post("/lookup")
