@@ -159,7 +159,10 @@ def client_concurrency(configured: int | None, workers: int) -> int:
 
 
 class LimitError(Exception):
-    """Base class of the requests refused for asking for more than the service gives."""
+    """Base class of the requests refused for asking for more than the service gives;
+    ``status`` is the HTTP status (400 unless a subclass says otherwise)."""
+
+    status = 400
 
 
 class QueryTooLargeError(LimitError):
@@ -177,6 +180,8 @@ class InvalidTimeoutError(LimitError):
 class OverBudgetError(LimitError):
     """The client has too many requests running, or has used its worker time (429).
     ``retry_after`` is the whole number of seconds after which to try again."""
+
+    status = 429
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)

@@ -71,7 +71,10 @@ REQUEST_KEYS = (
 
 class LookupInputError(ValueError):
     """A fact of the request is missing or not acceptable. ``field`` names it; ``allowed``
-    lists the values an enumeration accepts."""
+    lists the values an enumeration accepts. The request is well formed but its facts are not
+    acceptable: HTTP 422."""
+
+    status = 422
 
     def __init__(
         self,

@@ -8,14 +8,8 @@ from typing import Any
 from flask import Blueprint, Flask, Request, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, HTTPException, UnsupportedMediaType
 
-from odr_kg.jobs import CaseBounds, CaseTooLargeError, JobFailedError, ParseJob, ValidateJob
-from odr_kg.limits import (
-    InputTooDeepError,
-    LimitError,
-    OverBudgetError,
-    check_json_depth,
-    load_json,
-)
+from odr_kg.jobs import CaseBounds, JobFailedError, ParseJob, ValidateJob
+from odr_kg.limits import LimitError, check_json_depth, load_json
 from odr_kg.lookup import Facts, LookupEngine, LookupInputError, parse_date
 from odr_kg.lookup_service import LookupService
 from odr_kg.validation import CASE_MEDIA_TYPES, UnreadableCaseError
@@ -134,45 +128,23 @@ def validate() -> Response:
     return jsonify(report)
 
 
-# The status of each refusal; the first class of an error's MRO found here decides.
-STATUS_OF_ERROR: dict[type[Exception], int] = {
-    LookupInputError: 422,
-    UnreadableCaseError: 400,
-    InputTooDeepError: 400,
-    CaseTooLargeError: 413,
-    OverBudgetError: 429,
-}
-
-
-def error_response(error: Exception) -> tuple[Response, int]:
+@bp.errorhandler(LookupInputError)
+@bp.errorhandler(UnreadableCaseError)
+@bp.errorhandler(LimitError)
+@bp.errorhandler(WorkerError)
+@bp.errorhandler(JobFailedError)
+@bp.errorhandler(HTTPException)
+def refused(error: Exception) -> tuple[Response, int]:
     """Bad input as JSON: 400 malformed, 413 too large, 415 wrong type, 422 unacceptable facts,
-    429 over the client's fair share, 502/503 when a worker could not answer."""
+    429 over the client's fair share, 502/503 when a worker could not answer. Each error says
+    its status (Werkzeug's as ``code``), and what to fix in ``to_json`` where it says more
+    than its message."""
     if isinstance(error, HTTPException):
-        status = error.code or 400
-        return jsonify(error={"status": status, "message": error.description}), status
-    if isinstance(error, WorkerError | JobFailedError):
-        status = error.status
+        status, body = error.code or 400, {"message": error.description}
     else:
-        status = next(
-            STATUS_OF_ERROR[kind] for kind in type(error).__mro__ if kind in STATUS_OF_ERROR
-        )
-    body: dict[str, Any] = {"status": status, "message": str(error)}
-    if isinstance(error, LookupInputError):
-        body = {"status": status, **error.to_json()}
-    elif isinstance(error, UnreadableCaseError):
-        body["line"] = error.line
-    response = jsonify(error=body)
+        status = error.status
+        body = error.to_json() if hasattr(error, "to_json") else {"message": str(error)}
+    response = jsonify(error={"status": status, **body})
     if getattr(error, "retry_after", None) is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response, status
-
-
-for _error_class in (
-    LookupInputError,
-    UnreadableCaseError,
-    LimitError,
-    WorkerError,
-    JobFailedError,
-    HTTPException,
-):
-    bp.register_error_handler(_error_class, error_response)
