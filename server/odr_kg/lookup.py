@@ -31,7 +31,6 @@ from odr_kg.store import KnowledgeStore, used_prefixes
 RULES_FOLDER = "rules"
 MAX_AMOUNT_DIGITS = 18
 
-_DEFAULT_ODR = resources.DEFAULT_BASE + "def/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -127,22 +126,6 @@ class Facts:
     contract_forum: str = "unknown"
     opened_on: dt.date | None = None
     clause_forum: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The facts as a JSON request (without what only a case graph can say)."""
-        request: dict[str, Any] = {"role": self.role, "channel": self.channel, "claim": self.claim}
-        if self.paid is not None:
-            request["paid"] = self.paid.to_json()
-        if self.guarantee is not None:
-            request["guarantee"] = self.guarantee.to_json()
-        if self.received_on is not None:
-            request["receivedOn"] = self.received_on.isoformat()
-        if self.opened_on is not None:
-            request["openedOn"] = self.opened_on.isoformat()
-        request["asOf"] = self.as_of.isoformat()
-        request["dissatisfiedWithDecision"] = self.dissatisfied
-        request["contractForum"] = self.contract_forum
-        return request
 
 
 def format_amount(amount: Decimal) -> str:
