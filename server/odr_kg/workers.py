@@ -323,7 +323,7 @@ class _Worker:
     def start(cls, options: WorkerOptions) -> _Worker:
         ours, theirs = _CONTEXT.Pipe()
         process = _CONTEXT.Process(
-            target=serve, args=(options, theirs), name="odr-kg-worker", daemon=True
+            target=run_worker, args=(options, theirs), name="odr-kg-worker", daemon=True
         )
         process.start()
         theirs.close()
@@ -377,7 +377,7 @@ class _Worker:
         self.connection.close()
 
 
-def serve(options: WorkerOptions, connection: Connection) -> None:
+def run_worker(options: WorkerOptions, connection: Connection) -> None:
     """A worker's life: confine itself, open its store, say ready, answer jobs until the pipe
     closes. Nothing from a request is read before the confinement is in place."""
     _end_with_parent()
