@@ -14,11 +14,11 @@ from xml.parsers import expat
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request, url_for
 
+from odr_kg.client_budget import OverBudgetError
 from odr_kg.jobs import JobFailedError, QueryAnswer, QueryJob, evaluate, read_outcome
 from odr_kg.limits import (
     InvalidTimeoutError,
     LimitError,
-    OverBudgetError,
     QueryTooLargeError,
     check_query_shape,
     query_timeout,
