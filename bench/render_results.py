@@ -47,6 +47,7 @@ def render_markdown(report: dict) -> str:
     validation(report, add)
     load_runs(add)
     memory_runs(add)
+    lookup_runs(add)
     notes = BENCH / "NOTES.md"
     if notes.is_file():
         add("## Notes on the misses (hand-written, in bench/NOTES.md)\n")
@@ -408,6 +409,33 @@ def memory_runs(add) -> None:
             f"| {int(cases):,} | {loaded['ready_seconds']} | {loaded['web_peak_mib']:,.0f} | "
             f"{', '.join(f'{v:,.0f}' for v in loaded['worker_peak_mib'])} | "
             f"{r['web peak, corpus / alone']:.1f}× | {r['worker peak, corpus / alone']:.2f}× |"
+        )
+    add("")
+
+
+def lookup_runs(add) -> None:
+    """The run of bench/lookup.py, from bench/lookup-results.json (measured apart)."""
+    path = BENCH / "lookup-results.json"
+    if not path.is_file():
+        return
+    run = json.loads(path.read_text())
+    figures = run["figures"]
+    cached = figures["lookup, the same facts"]["ratio_to_health"]
+    add("## `/api/lookup` against `/health` (bench/lookup.py)\n")
+    add(
+        f"Run {run['date']} (load average {run['load']} at the end): `odr-kg serve` with its "
+        "defaults, one client sending requests one after another on a keep-alive connection, "
+        f"{run['requests']:,} of each kind after a warm-up. Target: `/api/lookup` at ≥ 0.5× "
+        f"the `/health` rate of the same run: "
+        + verdict(cached >= 0.5, f"{cached:.2f}× with the same facts, answered from the cache")
+        + ". Lookups each on another date are each computed by the rules: the cost the cache "
+        "saves.\n"
+    )
+    add("| requests | req/s | p50 ms | p99 ms | / health |\n|---|---:|---:|---:|---:|")
+    for name, f in figures.items():
+        add(
+            f"| {name} | {f['per_second']:,.0f} | {f['p50_ms']:.2f} | {f['p99_ms']:.2f} | "
+            f"{f['ratio_to_health']:.2f}× |"
         )
     add("")
 

@@ -176,10 +176,9 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_lookup(args: argparse.Namespace) -> int:
-    import datetime as dt
     import json
 
-    from odr_kg.lookup import LookupEngine, LookupInputError
+    from odr_kg.lookup import LookupEngine, LookupInputError, parse_date
     from odr_kg.validation import UnreadableCaseError, read_case_file
 
     engine = LookupEngine(store_of(args))
@@ -199,9 +198,10 @@ def run_lookup(args: argparse.Namespace) -> int:
             request[name] = {"amount": amount, "currency": currency}
     try:
         if args.case:
-            as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
             facts = engine.facts_from_case(
-                read_case_file(args.case), as_of=as_of, dissatisfied=args.dissatisfied or None
+                read_case_file(args.case),
+                as_of=parse_date(args.as_of, "asOf"),
+                dissatisfied=args.dissatisfied or None,
             )
         else:
             facts = engine.facts_from_json(request)
@@ -211,9 +211,6 @@ def run_lookup(args: argparse.Namespace) -> int:
     except LookupInputError as error:
         allowed = f" (allowed: {', '.join(error.allowed)})" if error.allowed else ""
         print(f"odr-kg: {error.field}: {error.message}{allowed}", file=sys.stderr)
-        return EXIT_USAGE
-    except ValueError as error:
-        print(f"odr-kg: --as-of: {error}", file=sys.stderr)
         return EXIT_USAGE
     answer = engine.lookup(facts, args.lang)
     if args.format == "turtle":

@@ -31,7 +31,6 @@ from odr_kg.store import KnowledgeStore, used_prefixes
 RULES_FOLDER = "rules"
 MAX_AMOUNT_DIGITS = 18
 
-_DEFAULT_ODR = resources.DEFAULT_BASE + "def/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -53,6 +52,7 @@ CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 # Plain decimal notation only: an exponent ("5E+3", "1E+999999999") is refused, so no amount
 # changes its meaning between the request, the rules and the answer.
 AMOUNT_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # The keys of a JSON request; any other key is refused, by name.
 REQUEST_KEYS = (
     "role",
@@ -70,7 +70,10 @@ REQUEST_KEYS = (
 
 class LookupInputError(ValueError):
     """A fact of the request is missing or not acceptable. ``field`` names it; ``allowed``
-    lists the values an enumeration accepts."""
+    lists the values an enumeration accepts. The request is well formed but its facts are not
+    acceptable: HTTP 422."""
+
+    status = 422
 
     def __init__(
         self,
@@ -123,22 +126,6 @@ class Facts:
     contract_forum: str = "unknown"
     opened_on: dt.date | None = None
     clause_forum: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The facts as a JSON request (without what only a case graph can say)."""
-        request: dict[str, Any] = {"role": self.role, "channel": self.channel, "claim": self.claim}
-        if self.paid is not None:
-            request["paid"] = self.paid.to_json()
-        if self.guarantee is not None:
-            request["guarantee"] = self.guarantee.to_json()
-        if self.received_on is not None:
-            request["receivedOn"] = self.received_on.isoformat()
-        if self.opened_on is not None:
-            request["openedOn"] = self.opened_on.isoformat()
-        request["asOf"] = self.as_of.isoformat()
-        request["dissatisfiedWithDecision"] = self.dissatisfied
-        request["contractForum"] = self.contract_forum
-        return request
 
 
 def format_amount(amount: Decimal) -> str:
@@ -425,9 +412,9 @@ class LookupEngine:
                     "dissatisfiedWithDecision", "must be true or false", ["true", "false"]
                 )
             )
-        received_on = read(_date, request.get("receivedOn"), "receivedOn")
-        opened_on = read(_date, request.get("openedOn"), "openedOn")
-        as_of = read(_date, request.get("asOf"), "asOf") or today or dt.date.today()
+        received_on = read(parse_date, request.get("receivedOn"), "receivedOn")
+        opened_on = read(parse_date, request.get("openedOn"), "openedOn")
+        as_of = read(parse_date, request.get("asOf"), "asOf") or today or dt.date.today()
         if values["role"] and values["claim"]:
             read(self._check_claimant, values["role"], values["claim"])
         for name, date in (("receivedOn", received_on), ("openedOn", opened_on)):
@@ -533,7 +520,9 @@ class LookupEngine:
             paid = _case_money(case_graph, order, odr.amountPaid, "odr:amountPaid")
             guarantee = _case_money(case_graph, order, odr.guaranteeAmount, "odr:guaranteeAmount")
             received = case_graph.value(order, odr.receivedOn)
-            received_on = _date(str(received), "odr:receivedOn") if received is not None else None
+            received_on = parse_date(
+                str(received) if received is not None else None, "odr:receivedOn"
+            )
             clause = case_graph.value(order, odr.forumClause)
             if clause is not None and case_graph.value(clause, odr.forumChoice) is not None:
                 contract_forum = concept(odr.forumChoice, "contractForum", clause)
@@ -555,7 +544,7 @@ class LookupEngine:
             received_on=received_on,
             dissatisfied=dissatisfied,
             contract_forum=contract_forum,
-            opened_on=_date(str(opened), "odr:openedOn") if opened is not None else None,
+            opened_on=parse_date(str(opened) if opened is not None else None, "odr:openedOn"),
             clause_forum=clause_forum,
         )
 
@@ -615,13 +604,17 @@ def _same_currency(paid: Money | None, guarantee: Money | None) -> None:
         )
 
 
-def _date(value: Any, name: str) -> dt.date | None:
+def parse_date(value: Any, name: str) -> dt.date | None:
+    """The date ``value`` written in the one form every way into the lookup accepts, ISO 8601's
+    extended YYYY-MM-DD (``2026-11-27``; not ``20261127``, which ``date.fromisoformat`` also
+    reads); ``None`` when it is absent or empty. :class:`LookupInputError` naming ``name``
+    otherwise."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise LookupInputError(name, "must be a date YYYY-MM-DD")
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        if not DATE_PATTERN.fullmatch(value):
             raise ValueError
         return dt.date.fromisoformat(value)
     except ValueError:
