@@ -27,10 +27,12 @@ from odr_kg.validation import (
     read_case_triples,
 )
 
-# Cases whose case graphs share the store at once: each rule runs once per chunk. About 80
-# statements a case (its facts and findings) beside the knowledge graph: 2,000 cases keep the
-# store near 200,000 quads, and the memory of a run bounded whatever the corpus.
-CHUNK_SIZE = 2000
+# Cases whose case graphs share the store at once: each rule runs once per chunk, and the memory
+# of a run stays bounded whatever the corpus. Not thousands: a rule's cost a case grows with
+# the chunk (likely because, without statistics, the engine may join provisions by channel
+# before their other patterns, and the cases have a channel too); 50 was the fastest of 10, 25,
+# 50 and 200 measured (see bench/NOTES.md).
+CHUNK_SIZE = 50
 DATASET_FORMATS = {".trig": ox.RdfFormat.TRIG, ".nq": ox.RdfFormat.N_QUADS}
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
@@ -140,6 +142,7 @@ class BatchLookup:
         self.chunk_size = chunk_size
         lookup = engine.prefixes["lookup"]
         self._finding = lookup + "finding"
+        self._store: ox.Store | None = None
 
     def run(self, sources: Iterable[CaseSource]) -> Iterator[Outcome]:
         """One outcome a case, in the order of ``sources``."""
@@ -208,20 +211,30 @@ class BatchLookup:
             yield Outcome(line, stated + mine if iri is not None else [])
 
     def _run_rules(self, case_triples: list[ox.Triple]) -> list[ox.Triple]:
-        """Every rule once over the chunk's case graphs and one copy of the knowledge graph."""
-        store = ox.Store()
-        # Copied as each thread's copy is, in the same order (see LookupEngine._run_rules).
-        store.extend(self.engine._store)
-        store.extend(
-            ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in case_triples
-        )
+        """Every rule once over the chunk's case graphs and one copy of the knowledge graph,
+        made once and taken back to the knowledge graph alone after each chunk."""
+        if self._store is None:
+            # Copied as each thread's copy is, in the same order (see LookupEngine._run_rules).
+            self._store = ox.Store()
+            self._store.extend(self.engine._store)
+        store = self._store
+        added = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in case_triples]
         derived: list[ox.Triple] = []
-        for _name, rule in self.engine.rules:
-            result = list(store.query(rule))
-            store.extend(
-                ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in result
-            )
-            derived += result
+        try:
+            store.extend(added)
+            for _name, rule in self.engine.rules:
+                result = list(store.query(rule))
+                quads = [
+                    ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in result
+                ]
+                store.extend(quads)
+                added += quads
+                derived += result
+        finally:
+            # Nothing the rules derive is a statement of the knowledge graph (they are of cases
+            # and findings): all of it goes.
+            for quad in added:
+                store.remove(quad)
         return derived
 
     def _split(

@@ -327,8 +327,10 @@ class LookupEngine:
         can share a store."""
         odr = self._odr
 
+        named = case is None
+
         def node(name: str) -> ox.NamedNode | ox.BlankNode:
-            return ox.NamedNode(f"urn:odr-kg:lookup:{name}") if case is None else ox.BlankNode()
+            return ox.NamedNode(f"urn:odr-kg:lookup:{name}") if named else ox.BlankNode()
 
         if case is None:
             case = ox.NamedNode("urn:odr-kg:lookup:case")
