@@ -308,6 +308,12 @@ def check(answer: dict[str, Any], expected: dict[str, Any], lang: str) -> None:
     for name, pairs in expected.get("basisOnly", {}).items():
         bases = finding(answer, name)["legalBasis"]
         assert [[b["article"], b["source"]] for b in bases if b["article"]] == pairs
+    # A pair's confidence is its source's own grade, whatever the statement's.
+    for source, grade in expected.get("sourceConfidence", {}).items():
+        citing = [b["confidence"] for b in legal_bases(answer) if b["source"] == source]
+        assert citing and set(citing) == {grade}, (source, citing)
+    for name, sources in expected.get("notCitedBy", {}).items():
+        assert not {b["source"] for b in finding(answer, name)["legalBasis"]} & set(sources)
     for name, articles in expected.get("noArticle", {}).items():
         assert not {b["article"] for b in finding(answer, name)["legalBasis"]} & set(articles)
     every_text = "\n".join(texts(answer))

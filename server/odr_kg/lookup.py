@@ -738,9 +738,15 @@ class _AnswerShaper:
         return [dict(basis) for basis in self.engine._bases[key]]
 
     def _read_basis_of(self, statement: str) -> list[dict[str, Any]]:
-        """Each article paired only with the sources that state it, at their confidence; then
-        each source of the statement that states none of its articles, on its own."""
+        """Each article paired only with the sources that state it; then each source of the
+        statement that states none of its articles, on its own. A pair's confidence is the
+        source's own grade (a statement two sources support may stand higher than either)."""
         engine = self.engine
+
+        def grade(source: str, statement: str) -> str | None:
+            return engine._first(source, self.odr + "sourceGrade") or engine._first(
+                statement, self.odr + "confidence"
+            )
 
         def entry(iri: str, article: str | None, source: str, level: str | None) -> dict[str, Any]:
             document, number = (None, None) if article is None else self._document_of(article)
@@ -755,14 +761,12 @@ class _AnswerShaper:
         bases: list[dict[str, Any]] = []
         stating: set[str] = set()
         for article in engine._iris(statement, self.odr + "legalBasis"):
-            level = engine._first(article, self.odr + "confidence")
             for source in engine._iris(article, DCTERMS + "source"):
                 stating.add(source)
-                bases.append(entry(article, article, source, level))
-        level = engine._first(statement, self.odr + "confidence")
+                bases.append(entry(article, article, source, grade(source, article)))
         for source in engine._iris(statement, DCTERMS + "source"):
             if source not in stating:
-                bases.append(entry(statement, None, source, level))
+                bases.append(entry(statement, None, source, grade(source, statement)))
         return bases
 
     def _document_of(self, article: str) -> tuple[str, str | None]:

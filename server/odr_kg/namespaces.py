@@ -130,6 +130,7 @@ class ODR(DefinedNamespace):
     route: URIRef
     seller: URIRef
     since: URIRef
+    sourceGrade: URIRef
     sourceNote: URIRef
     stage: URIRef
     stageOrder: URIRef
