@@ -48,6 +48,7 @@ def render_markdown(report: dict) -> str:
     load_runs(add)
     memory_runs(add)
     lookup_runs(add)
+    batch_runs(add)
     notes = BENCH / "NOTES.md"
     if notes.is_file():
         add("## Notes on the misses (hand-written, in bench/NOTES.md)\n")
@@ -141,6 +142,19 @@ def targets(report: dict, add) -> None:
             + verdict(worst >= factor, f"worst {worst / factor:.2f}× the target")
             + " |"
         )
+    batch = batch_figures()
+    if batch:
+        add(
+            f"| batch lookup ≥ 20× the per-case rate of `POST /api/lookup`, same cases, identical "
+            f"answers | {batch['batch_per_second']:,.1f} cases/s against "
+            f"{batch['api_per_second']:,.1f} ({batch['ratio']:.2f}×); identical: "
+            f"{batch['identical']} | "
+            + verdict(
+                batch["ratio"] >= 20 and batch["identical"],
+                f"{batch['ratio'] / 20:.2f}× the target; measured apart, {batch['date']}",
+            )
+            + " |"
+        )
     lookup = ours.get("/api/lookup")
     if lookup:
         ok = lookup["per_second"] >= 1000 and lookup["p99"] <= 20
@@ -154,6 +168,35 @@ def targets(report: dict, add) -> None:
             + " |"
         )
     add("")
+
+
+def batch_figures() -> dict | None:
+    """The batch lookup beside the API (bench/batch.py, bench/batch-results.json)."""
+    path = BENCH / "batch-results.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def batch_runs(add) -> None:
+    b = batch_figures()
+    if not b:
+        return
+    add("## Batch lookup beside `POST /api/lookup` (bench/batch.py)\n")
+    add(
+        f"Run {b['date']} (load average at the end {b['load']}). The same {b['cases']:,} "
+        "generated case graphs (seeded, all valid): the first "
+        f"{b['api_sample']:,} sent one by one as Turtle to `POST /api/lookup?asOf=…` of a "
+        "served `odr-kg serve` (one keep-alive connection, the client on the same 2 cores), "
+        f"all of them to `odr-kg lookup --batch cases.nq --out …` (the command, start-up "
+        f"included: {b['batch_seconds']:.1f} s, --chunk {b['chunk'] or 'default'}).\n"
+    )
+    add("| | cases | cases/s |\n|---|---:|---:|")
+    add(f"| `POST /api/lookup` | {b['api_sample']:,} | {b['api_per_second']:,.1f} |")
+    add(f"| `odr-kg lookup --batch` | {b['cases']:,} | {b['batch_per_second']:,.1f} |")
+    add(
+        f"\nRatio {b['ratio']:.2f}×; the API's answers of the sample and the batch's lines "
+        + ("are **identical**." if b["identical"] else "**differ**.")
+        + "\n"
+    )
 
 
 def aggregate_names(report: dict) -> set[str]:

@@ -131,6 +131,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lookup.add_argument("--lang", choices=("en", "zh"), default="en")
     lookup.add_argument("--format", choices=("json", "turtle"), default="json")
+    batch = lookup.add_argument_group(
+        "batch",
+        "answer a corpus: every case graph of the files and folders named (one case a .ttl, "
+        ".nt or .jsonld file, one a named graph of a .trig or .nq file), one JSON line a case "
+        '({"case": IRI, "answer": ...} as POST /api/lookup answers it, or "error" and "source"); '
+        "the rules run over a chunk of cases at once. Exit status 1 when a case could not be read",
+    )
+    batch.add_argument("--batch", nargs="+", metavar="PATH", help="case graph files or folders")
+    batch.add_argument("--out", metavar="FILE.jsonl", help="where the answers go (required)")
+    batch.add_argument(
+        "--into-store",
+        action="store_true",
+        help="also write the findings into the store (--store or --endpoint), in the named "
+        "graph <base>graph/findings, replacing what it held",
+    )
+    batch.add_argument(
+        "--chunk",
+        type=int,
+        metavar="N",
+        help="cases reasoned over together (default 50)",
+    )
     lookup.set_defaults(run=run_lookup)
 
     return parser
@@ -181,6 +202,10 @@ def run_lookup(args: argparse.Namespace) -> int:
     from odr_kg.lookup import LookupEngine, LookupInputError, parse_date
     from odr_kg.validation import UnreadableCaseError, read_case_file
 
+    if args.batch:
+        from odr_kg.batch_lookup import run_batch
+
+        return run_batch(args)
     engine = LookupEngine(store_of(args))
     request: dict[str, object] = {
         "role": args.role,

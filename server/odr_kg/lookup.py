@@ -307,12 +307,22 @@ class LookupEngine:
             self._per_thread.store = store
         return store
 
-    def case_triples(self, facts: Facts) -> list[ox.Triple]:
-        """The case graph of ``facts`` in the project's vocabulary."""
+    def case_triples(self, facts: Facts, case: ox.NamedNode | None = None) -> list[ox.Triple]:
+        """The case graph of ``facts`` in the project's vocabulary: the case ``case`` (whose
+        findings the rules derive; ``urn:odr-kg:lookup:case`` by default) and, when ``case`` is
+        given, blank nodes for its transaction, parties and amounts, so that many case graphs
+        can share a store."""
         odr = self._odr
-        case = ox.NamedNode("urn:odr-kg:lookup:case")
-        order = ox.NamedNode("urn:odr-kg:lookup:order")
-        party = ox.NamedNode("urn:odr-kg:lookup:complainant")
+
+        named = case is None
+
+        def node(name: str) -> ox.NamedNode | ox.BlankNode:
+            return ox.NamedNode(f"urn:odr-kg:lookup:{name}") if named else ox.BlankNode()
+
+        if case is None:
+            case = ox.NamedNode("urn:odr-kg:lookup:case")
+        order = node("order")
+        party = node("complainant")
 
         def iri(name: str) -> ox.NamedNode:
             return ox.NamedNode(odr + name)
@@ -338,22 +348,24 @@ class LookupEngine:
         ]
         for prop, money in (("amountPaid", facts.paid), ("guaranteeAmount", facts.guarantee)):
             if money is not None:
-                node = ox.NamedNode(f"urn:odr-kg:lookup:{prop}")
+                amount = node(prop)
                 triples += [
-                    ox.Triple(order, iri(prop), node),
-                    ox.Triple(node, rdf_type, ox.NamedNode(SCHEMA + "MonetaryAmount")),
+                    ox.Triple(order, iri(prop), amount),
+                    ox.Triple(amount, rdf_type, ox.NamedNode(SCHEMA + "MonetaryAmount")),
                     ox.Triple(
-                        node,
+                        amount,
                         ox.NamedNode(SCHEMA + "value"),
                         ox.Literal(str(money.amount), datatype=ox.NamedNode(XSD + "decimal")),
                     ),
-                    ox.Triple(node, ox.NamedNode(SCHEMA + "currency"), ox.Literal(money.currency)),
+                    ox.Triple(
+                        amount, ox.NamedNode(SCHEMA + "currency"), ox.Literal(money.currency)
+                    ),
                 ]
         if facts.received_on is not None:
             triples.append(ox.Triple(order, iri("receivedOn"), date(facts.received_on)))
         if facts.opened_on is not None:
             triples.append(ox.Triple(case, iri("openedOn"), date(facts.opened_on)))
-        clause = ox.NamedNode("urn:odr-kg:lookup:forum-clause")
+        clause = node("forum-clause")
         triples += [
             ox.Triple(order, iri("forumClause"), clause),
             ox.Triple(clause, rdf_type, iri("ForumClause")),
@@ -366,7 +378,7 @@ class LookupEngine:
         if facts.clause_forum is not None:
             triples.append(ox.Triple(clause, iri("forum"), ox.NamedNode(facts.clause_forum)))
         if facts.dissatisfied:
-            objection = ox.NamedNode("urn:odr-kg:lookup:objection")
+            objection = node("objection")
             triples += [
                 ox.Triple(case, iri("objection"), objection),
                 ox.Triple(objection, rdf_type, iri("Objection")),
