@@ -85,7 +85,13 @@ def targets(report: dict, add) -> None:
         ok = row["seconds"] <= 240 and row["rss_mib"] <= 4096
         add(
             f"| 1M cases into the on-disk store ≤ 4 min within 4 GiB | {row['seconds']:.0f} s, "
-            f"{row['rss_mib']:,.0f} MiB peak | "
+            f"{row['rss_mib']:,.0f} MiB peak"
+            + (
+                f" ({row['measured']['date']}, load average {row['measured']['load']})"
+                if "measured" in row
+                else ""
+            )
+            + " | "
             + verdict(
                 ok, f"{row['seconds'] / 240:.2f}× the time, {row['rss_mib'] / 4096:.2f}× the memory"
             )
@@ -309,7 +315,13 @@ def endpoints(report: dict, add) -> None:
             f"Measured apart by `bench/million.py` on {measured['date']} (load average "
             f"{measured['load']} at its start): the knowledge graph and the 1M cases loaded "
             f"with Virtuoso's bulk loader in {million['load_seconds']:.0f} s, the questions "
-            f"asked as above. p50 / p99 ms.\n"
+            "asked as above"
+            + (
+                f" (load average {million['asked']['load']} then)"
+                if "asked" in million
+                else " (the load average when they were asked was not recorded)"
+            )
+            + ". p50 / p99 ms.\n"
         )
         add(f"| question | Virtuoso {size:,} | Virtuoso 1,000,000 | rows at 1M | 1M / {size:,} |")
         add("|---|---:|---:|---:|---:|")
