@@ -215,6 +215,27 @@ def test_bulk_load_keeps_the_graph_names_of_generated_cases(tmp_path: Path) -> N
         assert set(store.quads()) == expected
         assert len(store.graph_sizes()) == 20
         store.close()
+        del store
+        # On disk once loaded, with no flush: the store opened again holds the same quads.
+        assert set(EmbeddedStore(path=tmp_path / f"store-{lenient}").quads()) == expected
+
+
+def test_writes_after_a_bulk_load_are_kept_on_disk(tmp_path: Path) -> None:
+    data = tmp_path / "data.nq"
+    data.write_text(
+        '<https://example.org/s> <https://example.org/p> "y" <https://example.org/g> .\n',
+        encoding="utf-8",
+    )
+    a, b = ox.NamedNode("https://example.org/a"), ox.NamedNode("https://example.org/b")
+    triple = ox.Triple(a, b, ox.Literal("c"))
+    store = EmbeddedStore(path=tmp_path / "store")
+    store.bulk_load(data)
+    store.add_graphs({"https://example.org/extra": [triple]})
+    store.clear_graph("https://example.org/g")
+    store.close()
+    del store
+    again = EmbeddedStore(path=tmp_path / "store")
+    assert again.graph_sizes() == {"https://example.org/extra": 1}
 
 
 @pytest.mark.parametrize(
