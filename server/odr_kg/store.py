@@ -347,10 +347,10 @@ class EmbeddedStore(KnowledgeStore):
         with pyoxigraph's bulk loader: several times faster than :meth:`add_graphs`, but not
         atomic (a file that fails half-way stays half loaded) and not rebased.
 
-        ``lenient`` skips the parser's checks of IRIs and language tags (about a tenth of the
-        load's work at 1M cases): a relative or malformed IRI then goes into the store as it
-        is. Only for files this project wrote itself (``odr-kg export``, the generator of
-        ``bench/``) or checked already; a file from elsewhere is loaded strictly."""
+        ``lenient`` skips the parser's checks of IRIs and language tags (an eighth to a quarter
+        of the load's CPU time, bench/NOTES.md): a relative or malformed IRI then goes into the
+        store as it is. Only for files this project wrote itself (``odr-kg export``, the
+        generator of ``bench/``) or checked already; a file from elsewhere is loaded strictly."""
         rdf_format = ox.RdfFormat.from_extension(Path(path).suffix.lstrip("."))
         if rdf_format is None:
             raise UnsupportedFormatError(f"cannot tell the RDF format of {Path(path).name!r}")
