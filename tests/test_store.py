@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -195,6 +196,67 @@ def test_add_file_refuses_an_unknown_extension(tmp_path: Path) -> None:
     unknown.write_text("", encoding="utf-8")
     with pytest.raises(UnsupportedFormatError):
         EmbeddedStore().add_file(unknown, f"{DEFAULT_BASE}graph/x")
+
+
+def test_bulk_load_keeps_the_graph_names_of_generated_cases(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import generate_cases
+
+    data = tmp_path / "cases.nq"
+    generate_cases.write(generate_cases.generate(20, seed=3), None, data)
+    # The store keeps values in canonical form ("12.50" becomes 12.5): compare with a store
+    # loaded by pyoxigraph's ordinary, transactional loader.
+    reference = ox.Store()
+    reference.load(path=data, format=ox.RdfFormat.N_QUADS)
+    expected = set(reference)
+    for lenient in (False, True):
+        store = EmbeddedStore(path=tmp_path / f"store-{lenient}")
+        store.bulk_load(data, lenient=lenient)
+        assert set(store.quads()) == expected
+        assert len(store.graph_sizes()) == 20
+        store.close()
+        del store
+        # On disk once loaded, with no flush: the store opened again holds the same quads.
+        assert set(EmbeddedStore(path=tmp_path / f"store-{lenient}").quads()) == expected
+
+
+def test_writes_after_a_bulk_load_are_kept_on_disk(tmp_path: Path) -> None:
+    data = tmp_path / "data.nq"
+    data.write_text(
+        '<https://example.org/s> <https://example.org/p> "y" <https://example.org/g> .\n',
+        encoding="utf-8",
+    )
+    a, b = ox.NamedNode("https://example.org/a"), ox.NamedNode("https://example.org/b")
+    triple = ox.Triple(a, b, ox.Literal("c"))
+    store = EmbeddedStore(path=tmp_path / "store")
+    store.bulk_load(data)
+    store.add_graphs({"https://example.org/extra": [triple]})
+    store.clear_graph("https://example.org/g")
+    store.close()
+    del store
+    again = EmbeddedStore(path=tmp_path / "store")
+    assert again.graph_sizes() == {"https://example.org/extra": 1}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '<relative> <https://example.org/p> "x" <https://example.org/g> .',
+        '<https://example.org/a{b}> <https://example.org/p> "x" <https://example.org/g> .',
+    ],
+)
+def test_bulk_load_checks_iris_unless_told_the_file_is_trusted(tmp_path: Path, line: str) -> None:
+    data = tmp_path / "data.nq"
+    good = '<https://example.org/s> <https://example.org/p> "y" <https://example.org/g> .'
+    data.write_text(f"{good}\n{line}\n", encoding="utf-8")
+    with pytest.raises(DataSyntaxError) as error:
+        EmbeddedStore().bulk_load(data)
+    assert error.value.source.endswith("data.nq")
+    assert error.value.line == 2
+    # What lenient gives up: the IRI goes into the store as written.
+    trusting = EmbeddedStore()
+    trusting.bulk_load(data, lenient=True)
+    assert len(trusting) == 2
 
 
 @pytest.mark.parametrize(
