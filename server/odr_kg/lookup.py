@@ -772,6 +772,10 @@ class _AnswerShaper:
         decisions = self._decisions()
         enforcement = {"advanceRefund": self._advance_refund()}
         objections = self._objections()
+        # The caveats the rules found hold (lookup:caveat), each in its frame's words.
+        for predicates in self.graph.values():
+            for caveat in predicates.get(self.lk + "caveat", []):
+                self._caveat(caveat.value.rsplit("/", 1)[-1])
         self._knowledge_caveats()
         return {
             "stages": stages,
