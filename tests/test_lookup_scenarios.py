@@ -171,7 +171,11 @@ def cli_arguments(request: dict[str, Any]) -> list[str]:
     for name in ("paid", "guarantee"):
         if name in request:
             arguments += [f"--{name}", request[name]["amount"], request[name]["currency"]]
-    for key, option in (("receivedOn", "--received-on"), ("openedOn", "--opened-on")):
+    for key, option in (
+        ("receivedOn", "--received-on"),
+        ("goodsReceivedOn", "--goods-received-on"),
+        ("openedOn", "--opened-on"),
+    ):
         if key in request:
             arguments += [option, request[key]]
     if "contractForum" in request:

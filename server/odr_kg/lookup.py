@@ -61,6 +61,7 @@ REQUEST_KEYS = (
     "paid",
     "guarantee",
     "receivedOn",
+    "goodsReceivedOn",
     "openedOn",
     "asOf",
     "dissatisfiedWithDecision",
@@ -122,6 +123,7 @@ class Facts:
     dissatisfied: bool = False
     contract_forum: str = "unknown"
     opened_on: dt.date | None = None
+    goods_received_on: dt.date | None = None
     clause_forum: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -133,6 +135,8 @@ class Facts:
             request["guarantee"] = self.guarantee.to_json()
         if self.received_on is not None:
             request["receivedOn"] = self.received_on.isoformat()
+        if self.goods_received_on is not None:
+            request["goodsReceivedOn"] = self.goods_received_on.isoformat()
         if self.opened_on is not None:
             request["openedOn"] = self.opened_on.isoformat()
         request["asOf"] = self.as_of.isoformat()
@@ -364,6 +368,8 @@ class LookupEngine:
                 ]
         if facts.received_on is not None:
             triples.append(ox.Triple(order, iri("receivedOn"), date(facts.received_on)))
+        if facts.goods_received_on is not None:
+            triples.append(ox.Triple(order, iri("goodsReceivedOn"), date(facts.goods_received_on)))
         if facts.opened_on is not None:
             triples.append(ox.Triple(case, iri("openedOn"), date(facts.opened_on)))
         clause = ox.NamedNode("urn:odr-kg:lookup:forum-clause")
@@ -426,11 +432,16 @@ class LookupEngine:
                 )
             )
         received_on = read(_date, request.get("receivedOn"), "receivedOn")
+        goods_received_on = read(_date, request.get("goodsReceivedOn"), "goodsReceivedOn")
         opened_on = read(_date, request.get("openedOn"), "openedOn")
         as_of = read(_date, request.get("asOf"), "asOf") or today or dt.date.today()
         if values["role"] and values["claim"]:
             read(self._check_claimant, values["role"], values["claim"])
-        for name, date in (("receivedOn", received_on), ("openedOn", opened_on)):
+        for name, date in (
+            ("receivedOn", received_on),
+            ("goodsReceivedOn", goods_received_on),
+            ("openedOn", opened_on),
+        ):
             if date is not None and date > as_of:
                 problems.append(
                     LookupInputError(
@@ -451,6 +462,7 @@ class LookupEngine:
             dissatisfied=dissatisfied,
             contract_forum=contract_forum,
             opened_on=opened_on,
+            goods_received_on=goods_received_on,
         )
 
     def claims_of_role(self, role: str) -> list[str]:
@@ -526,7 +538,7 @@ class LookupEngine:
             )
         order = case_graph.value(case, odr.transaction)
         paid = guarantee = None
-        received_on = None
+        received_on = goods_received_on = None
         contract_forum = "unknown"
         clause_forum = None
         if order is not None:
@@ -534,6 +546,10 @@ class LookupEngine:
             guarantee = _case_money(case_graph, order, odr.guaranteeAmount, "odr:guaranteeAmount")
             received = case_graph.value(order, odr.receivedOn)
             received_on = _date(str(received), "odr:receivedOn") if received is not None else None
+            goods = case_graph.value(order, odr.goodsReceivedOn)
+            goods_received_on = (
+                _date(str(goods), "odr:goodsReceivedOn") if goods is not None else None
+            )
             clause = case_graph.value(order, odr.forumClause)
             if clause is not None and case_graph.value(clause, odr.forumChoice) is not None:
                 contract_forum = concept(odr.forumChoice, "contractForum", clause)
@@ -556,6 +572,7 @@ class LookupEngine:
             dissatisfied=dissatisfied,
             contract_forum=contract_forum,
             opened_on=_date(str(opened), "odr:openedOn") if opened is not None else None,
+            goods_received_on=goods_received_on,
             clause_forum=clause_forum,
         )
 

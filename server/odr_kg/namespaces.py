@@ -104,6 +104,7 @@ class ODR(DefinedNamespace):
     forumFromContract: URIRef
     governingLaw: URIRef
     governs: URIRef
+    goodsReceivedOn: URIRef
     guaranteeAmount: URIRef
     handledIn: URIRef
     inVersion: URIRef

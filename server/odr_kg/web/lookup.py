@@ -23,6 +23,7 @@ FORM_FIELDS = (
     "guaranteeAmount",
     "guaranteeCurrency",
     "receivedOn",
+    "goodsReceivedOn",
     "openedOn",
     "asOf",
     "dissatisfiedWithDecision",
@@ -37,7 +38,8 @@ TEXT = {
         "paid": "Amount paid",
         "guarantee": "Seller's guarantee amount",
         "currency": "currency",
-        "receivedOn": "Date of confirmed receipt",
+        "receivedOn": "Date of confirmed receipt (e.g. “Confirm: Order Received” clicked)",
+        "goodsReceivedOn": "Date the goods were received",
         "openedOn": "Date the dispute was opened (empty: not yet opened)",
         "asOf": "As of (default today)",
         "dissatisfied": "I am dissatisfied with Alibaba's decision",
@@ -102,7 +104,8 @@ TEXT = {
         "paid": "实际支付金额",
         "guarantee": "卖家保障额度",
         "currency": "币种",
-        "receivedOn": "确认收货日期",
+        "receivedOn": "确认收货日期（例如点击“确认收货”之日）",
+        "goodsReceivedOn": "收到货物日期",
         "openedOn": "纠纷发起日期（留空：尚未发起）",
         "asOf": "查询日期（默认今天）",
         "dissatisfied": "我对阿里巴巴的决定不满",
@@ -168,6 +171,7 @@ TEXT = {
             "paidCurrency": "请输入三个大写字母的币种代码，例如 USD",
             "guaranteeCurrency": "请输入与实际支付金额相同的三字母币种代码，例如 USD",
             "receivedOn": "请输入不晚于查询日期的日期（年-月-日）",
+            "goodsReceivedOn": "请输入不晚于查询日期的日期（年-月-日）",
             "openedOn": "请输入不晚于查询日期的日期（年-月-日）",
             "asOf": "请输入日期（年-月-日）",
             "dissatisfiedWithDecision": "请选择是或否",
@@ -194,7 +198,7 @@ def request_of_form(args: Mapping[str, str]) -> dict[str, Any]:
         amount, currency = args.get(f"{name}Amount"), args.get(f"{name}Currency")
         if amount:
             lookup_request[name] = {"amount": amount, "currency": (currency or "").upper()}
-    for name in ("receivedOn", "openedOn", "asOf"):
+    for name in ("receivedOn", "goodsReceivedOn", "openedOn", "asOf"):
         lookup_request[name] = args.get(name) or None
     lookup_request["dissatisfiedWithDecision"] = args.get("dissatisfiedWithDecision") in (
         "true",
