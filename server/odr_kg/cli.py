@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     lookup.add_argument(
         "--received-on",
         metavar="YYYY-MM-DD",
-        help="date of confirmed receipt (Secure Payment: \"Confirm: Order Received\")",
+        help='date of confirmed receipt (Secure Payment: "Confirm: Order Received")',
     )
     lookup.add_argument(
         "--goods-received-on", metavar="YYYY-MM-DD", help="date the goods were received"
