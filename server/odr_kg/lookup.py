@@ -881,19 +881,24 @@ class _AnswerShaper:
             judged = self._derived(provision, "judgedOn")
             label = engine.label(provision, self.lang)
             version = engine._first(provision, self.odr + "inVersion")
+            # Out of time the dispute's own steps are not reached: no date reads as live.
+            not_live = self._derived(provision, "notLive")
+            live = not not_live
             deadline = {
                 "label": label,
                 "kind": self._notation_of(provision, "dateKind"),
-                "date": due[0].value if due else None,
-                "passed": self._flag(provision, "passed"),
-                "reached": self._flag(provision, "reached"),
-                "judgedOn": judged[0].value if judged else None,
-                "assumedOpening": bool(self._flag(provision, "assumedStart")),
+                "date": due[0].value if due and live else None,
+                "passed": self._flag(provision, "passed") if live else None,
+                "reached": self._flag(provision, "reached") if live else None,
+                "judgedOn": judged[0].value if judged and live else None,
+                "assumedOpening": live and bool(self._flag(provision, "assumedStart")),
                 "version": engine.label(version, self.lang) if version else None,
+                "notLive": self._frame(not_live[0].value.rsplit("/", 1)[-1]) if not_live else None,
                 "legalBasis": self.basis(provision),
             }
             deadlines.append(deadline)
-            self._deadline_caveats(provision, deadline)
+            if live:
+                self._deadline_caveats(provision, deadline)
         return sorted(deadlines, key=lambda d: (d["date"] is None, d["date"] or "", d["label"]))
 
     def _deadline_caveats(self, provision: str, deadline: dict[str, Any]) -> None:

@@ -79,6 +79,11 @@ _DEADLINE = {
             "description": "Counted from an opening date assumed to be asOf.",
         },
         "version": {"type": ["string", "null"]},
+        "notLive": {
+            "type": ["string", "null"],
+            "description": "Why the step is not reached: the dispute is out of time, so its "
+            "steps do not run (date, passed and reached are then null).",
+        },
         "legalBasis": {"type": "array", "items": {"type": "object"}},
     },
 }
