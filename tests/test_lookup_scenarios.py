@@ -66,6 +66,21 @@ def test_scenario(
         assert answer_through(engine, client, request, lang, point, tmp_path) == answer
 
 
+SUMMARIES = [name for name, scenario in SCENARIOS.items() if "summary" in scenario["expected"]]
+
+
+@pytest.mark.parametrize("name", SUMMARIES)
+def test_summary_of_the_answer_page(client: FlaskClient, name: str) -> None:
+    """The page's summary (id="summary") says what the scenario expects of it."""
+    scenario = SCENARIOS[name]
+    page = client.get(
+        "/lookup", query_string={**form_fields(scenario["request"]), "lang": scenario["lang"]}
+    ).get_data(as_text=True)
+    summary = page[page.index('id="summary"') : page.index("</section>", page.index('id="summary"'))]
+    for fragment in scenario["expected"]["summary"]:
+        assert fragment in summary, (fragment, summary)
+
+
 def answer_through(
     engine: LookupEngine,
     client: FlaskClient,
