@@ -76,7 +76,8 @@ def test_summary_of_the_answer_page(client: FlaskClient, name: str) -> None:
     page = client.get(
         "/lookup", query_string={**form_fields(scenario["request"]), "lang": scenario["lang"]}
     ).get_data(as_text=True)
-    summary = page[page.index('id="summary"') : page.index("</section>", page.index('id="summary"'))]
+    start = page.index('id="summary"')
+    summary = page[start : page.index("</section>", start)]
     for fragment in scenario["expected"]["summary"]:
         assert fragment in summary, (fragment, summary)
 
