@@ -73,6 +73,7 @@ class ODR(DefinedNamespace):
     amount: URIRef
     amountPaid: URIRef
     appliesBetween: URIRef
+    audience: URIRef
     automatic: URIRef
     caseProperty: URIRef
     buyer: URIRef
