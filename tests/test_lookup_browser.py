@@ -77,3 +77,45 @@ def test_every_field_error_is_shown_at_its_field(browser: Browser, served_url: s
         assert page.locator("#role").get_attribute("aria-invalid") is None
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_flow_is_readable_at_390_px(browser: Browser, served_url: str, lang: str) -> None:
+    """On a 390 px wide phone every label of the SVG flow lies within the drawing and within its
+    own box, at a size that can be read (a label cut or shrunk below 10 px fails)."""
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto(
+            f"{served_url}/lookup?role=buyer&channel=trade-assurance&claim=non-delivery"
+            "&paidAmount=12000&paidCurrency=USD&guaranteeAmount=5000&guaranteeCurrency=USD"
+            f"&asOf=2026-11-27&dissatisfiedWithDecision=true&contractForum=none&lang={lang}"
+        )
+        flow = page.locator("svg.flow")
+        box = flow.bounding_box()
+        assert box is not None and box["width"] <= 390
+        texts = flow.locator("text")
+        assert texts.count() >= 8  # four stages and two routes, two lines each
+        for index in range(texts.count()):
+            text = texts.nth(index)
+            label = text.text_content()
+            inner = text.bounding_box()
+            assert inner is not None, label
+            assert inner["height"] >= 10, (label, inner)
+            assert box["x"] <= inner["x"] and inner["x"] + inner["width"] <= box["x"] + box["width"]
+            assert (
+                box["y"] <= inner["y"] and inner["y"] + inner["height"] <= box["y"] + box["height"]
+            )
+            # ... and within the box drawn around it.
+            frame = text.locator("xpath=../*[local-name()='rect']").bounding_box()
+            assert frame is not None, label
+            assert (
+                frame["x"] <= inner["x"]
+                and inner["x"] + inner["width"] <= frame["x"] + frame["width"]
+            ), (
+                label,
+                inner,
+                frame,
+            )
+    finally:
+        context.close()

@@ -66,6 +66,22 @@ def test_scenario(
         assert answer_through(engine, client, request, lang, point, tmp_path) == answer
 
 
+SUMMARIES = [name for name, scenario in SCENARIOS.items() if "summary" in scenario["expected"]]
+
+
+@pytest.mark.parametrize("name", SUMMARIES)
+def test_summary_of_the_answer_page(client: FlaskClient, name: str) -> None:
+    """The page's summary (id="summary") says what the scenario expects of it."""
+    scenario = SCENARIOS[name]
+    page = client.get(
+        "/lookup", query_string={**form_fields(scenario["request"]), "lang": scenario["lang"]}
+    ).get_data(as_text=True)
+    start = page.index('id="summary"')
+    summary = page[start : page.index("</section>", start)]
+    for fragment in scenario["expected"]["summary"]:
+        assert fragment in summary, (fragment, summary)
+
+
 def answer_through(
     engine: LookupEngine,
     client: FlaskClient,
@@ -171,7 +187,11 @@ def cli_arguments(request: dict[str, Any]) -> list[str]:
     for name in ("paid", "guarantee"):
         if name in request:
             arguments += [f"--{name}", request[name]["amount"], request[name]["currency"]]
-    for key, option in (("receivedOn", "--received-on"), ("openedOn", "--opened-on")):
+    for key, option in (
+        ("receivedOn", "--received-on"),
+        ("goodsReceivedOn", "--goods-received-on"),
+        ("openedOn", "--opened-on"),
+    ):
         if key in request:
             arguments += [option, request[key]]
     if "contractForum" in request:

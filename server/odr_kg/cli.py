@@ -121,7 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
         lookup.add_argument(f"--{option}")
     for option in ("paid", "guarantee"):
         lookup.add_argument(f"--{option}", metavar="AMOUNT CURRENCY", nargs=2)
-    lookup.add_argument("--received-on", metavar="YYYY-MM-DD")
+    lookup.add_argument(
+        "--received-on",
+        metavar="YYYY-MM-DD",
+        help='date of confirmed receipt (Secure Payment: "Confirm: Order Received")',
+    )
+    lookup.add_argument(
+        "--goods-received-on", metavar="YYYY-MM-DD", help="date the goods were received"
+    )
     lookup.add_argument(
         "--opened-on", metavar="YYYY-MM-DD", help="date the dispute was opened (default: not yet)"
     )
@@ -213,6 +220,7 @@ def run_lookup(args: argparse.Namespace) -> int:
         "claim": args.claim,
         "contractForum": args.contract_forum,
         "receivedOn": args.received_on,
+        "goodsReceivedOn": args.goods_received_on,
         "openedOn": args.opened_on,
         "asOf": args.as_of,
         "dissatisfiedWithDecision": args.dissatisfied,

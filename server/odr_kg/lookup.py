@@ -61,6 +61,7 @@ REQUEST_KEYS = (
     "paid",
     "guarantee",
     "receivedOn",
+    "goodsReceivedOn",
     "openedOn",
     "asOf",
     "dissatisfiedWithDecision",
@@ -125,6 +126,7 @@ class Facts:
     dissatisfied: bool = False
     contract_forum: str = "unknown"
     opened_on: dt.date | None = None
+    goods_received_on: dt.date | None = None
     clause_forum: str | None = None
 
 
@@ -363,6 +365,8 @@ class LookupEngine:
                 ]
         if facts.received_on is not None:
             triples.append(ox.Triple(order, iri("receivedOn"), date(facts.received_on)))
+        if facts.goods_received_on is not None:
+            triples.append(ox.Triple(order, iri("goodsReceivedOn"), date(facts.goods_received_on)))
         if facts.opened_on is not None:
             triples.append(ox.Triple(case, iri("openedOn"), date(facts.opened_on)))
         clause = node("forum-clause")
@@ -425,11 +429,16 @@ class LookupEngine:
                 )
             )
         received_on = read(parse_date, request.get("receivedOn"), "receivedOn")
+        goods_received_on = read(parse_date, request.get("goodsReceivedOn"), "goodsReceivedOn")
         opened_on = read(parse_date, request.get("openedOn"), "openedOn")
         as_of = read(parse_date, request.get("asOf"), "asOf") or today or dt.date.today()
         if values["role"] and values["claim"]:
             read(self._check_claimant, values["role"], values["claim"])
-        for name, date in (("receivedOn", received_on), ("openedOn", opened_on)):
+        for name, date in (
+            ("receivedOn", received_on),
+            ("goodsReceivedOn", goods_received_on),
+            ("openedOn", opened_on),
+        ):
             if date is not None and date > as_of:
                 problems.append(
                     LookupInputError(
@@ -450,6 +459,7 @@ class LookupEngine:
             dissatisfied=dissatisfied,
             contract_forum=contract_forum,
             opened_on=opened_on,
+            goods_received_on=goods_received_on,
         )
 
     def claims_of_role(self, role: str) -> list[str]:
@@ -525,7 +535,7 @@ class LookupEngine:
             )
         order = case_graph.value(case, odr.transaction)
         paid = guarantee = None
-        received_on = None
+        received_on = goods_received_on = None
         contract_forum = "unknown"
         clause_forum = None
         if order is not None:
@@ -534,6 +544,10 @@ class LookupEngine:
             received = case_graph.value(order, odr.receivedOn)
             received_on = parse_date(
                 str(received) if received is not None else None, "odr:receivedOn"
+            )
+            goods = case_graph.value(order, odr.goodsReceivedOn)
+            goods_received_on = parse_date(
+                str(goods) if goods is not None else None, "odr:goodsReceivedOn"
             )
             clause = case_graph.value(order, odr.forumClause)
             if clause is not None and case_graph.value(clause, odr.forumChoice) is not None:
@@ -557,6 +571,7 @@ class LookupEngine:
             dissatisfied=dissatisfied,
             contract_forum=contract_forum,
             opened_on=parse_date(str(opened) if opened is not None else None, "odr:openedOn"),
+            goods_received_on=goods_received_on,
             clause_forum=clause_forum,
         )
 
@@ -777,6 +792,10 @@ class _AnswerShaper:
         decisions = self._decisions()
         enforcement = {"advanceRefund": self._advance_refund()}
         objections = self._objections()
+        # The caveats the rules found hold (lookup:caveat), each in its frame's words.
+        for predicates in self.graph.values():
+            for caveat in predicates.get(self.lk + "caveat", []):
+                self._caveat(caveat.value.rsplit("/", 1)[-1])
         self._knowledge_caveats()
         return {
             "stages": stages,
@@ -865,19 +884,24 @@ class _AnswerShaper:
             judged = self._derived(provision, "judgedOn")
             label = engine.label(provision, self.lang)
             version = engine._first(provision, self.odr + "inVersion")
+            # Out of time the dispute's own steps are not reached: no date reads as live.
+            not_live = self._derived(provision, "notLive")
+            live = not not_live
             deadline = {
                 "label": label,
                 "kind": self._notation_of(provision, "dateKind"),
-                "date": due[0].value if due else None,
-                "passed": self._flag(provision, "passed"),
-                "reached": self._flag(provision, "reached"),
-                "judgedOn": judged[0].value if judged else None,
-                "assumedOpening": bool(self._flag(provision, "assumedStart")),
+                "date": due[0].value if due and live else None,
+                "passed": self._flag(provision, "passed") if live else None,
+                "reached": self._flag(provision, "reached") if live else None,
+                "judgedOn": judged[0].value if judged and live else None,
+                "assumedOpening": live and bool(self._flag(provision, "assumedStart")),
                 "version": engine.label(version, self.lang) if version else None,
+                "notLive": self._frame(not_live[0].value.rsplit("/", 1)[-1]) if not_live else None,
                 "legalBasis": self.basis(provision),
             }
             deadlines.append(deadline)
-            self._deadline_caveats(provision, deadline)
+            if live:
+                self._deadline_caveats(provision, deadline)
         return sorted(deadlines, key=lambda d: (d["date"] is None, d["date"] or "", d["label"]))
 
     def _deadline_caveats(self, provision: str, deadline: dict[str, Any]) -> None:

@@ -73,6 +73,7 @@ class ODR(DefinedNamespace):
     amount: URIRef
     amountPaid: URIRef
     appliesBetween: URIRef
+    audience: URIRef
     automatic: URIRef
     caseProperty: URIRef
     buyer: URIRef
@@ -104,6 +105,7 @@ class ODR(DefinedNamespace):
     forumFromContract: URIRef
     governingLaw: URIRef
     governs: URIRef
+    goodsReceivedOn: URIRef
     guaranteeAmount: URIRef
     handledIn: URIRef
     inVersion: URIRef

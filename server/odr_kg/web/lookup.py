@@ -22,6 +22,7 @@ FORM_FIELDS = (
     "guaranteeAmount",
     "guaranteeCurrency",
     "receivedOn",
+    "goodsReceivedOn",
     "openedOn",
     "asOf",
     "dissatisfiedWithDecision",
@@ -37,6 +38,7 @@ TEXT = {
         "guarantee": "Seller's guarantee amount",
         "currency": "currency",
         "receivedOn": "Date of confirmed receipt",
+        "goodsReceivedOn": "Date the goods were received",
         "openedOn": "Date the dispute was opened (empty: not yet opened)",
         "asOf": "As of (default today)",
         "dissatisfied": "I am dissatisfied with Alibaba's decision",
@@ -68,6 +70,8 @@ TEXT = {
         "flow": "The four stages of the procedure",
         "summary": "In short",
         "nowStatus": "Where you stand",
+        "openNow": "Open now",
+        "openSince": "since {date}: ",
         "byWhen": "By when",
         "alibabaMay": "What Alibaba may do",
         "whereObject": "Where to object",
@@ -102,6 +106,7 @@ TEXT = {
         "guarantee": "卖家保障额度",
         "currency": "币种",
         "receivedOn": "确认收货日期",
+        "goodsReceivedOn": "收到货物日期",
         "openedOn": "纠纷发起日期（留空：尚未发起）",
         "asOf": "查询日期（默认今天）",
         "dissatisfied": "我对阿里巴巴的决定不满",
@@ -133,6 +138,8 @@ TEXT = {
         "flow": "程序的四个阶段",
         "summary": "摘要",
         "nowStatus": "目前情况",
+        "openNow": "现已可行使",
+        "openSince": "自 {date} 起：",
         "byWhen": "期限",
         "alibabaMay": "阿里巴巴可采取的措施",
         "whereObject": "异议途径",
@@ -167,6 +174,7 @@ TEXT = {
             "paidCurrency": "请输入三个大写字母的币种代码，例如 USD",
             "guaranteeCurrency": "请输入与实际支付金额相同的三字母币种代码，例如 USD",
             "receivedOn": "请输入不晚于查询日期的日期（年-月-日）",
+            "goodsReceivedOn": "请输入不晚于查询日期的日期（年-月-日）",
             "openedOn": "请输入不晚于查询日期的日期（年-月-日）",
             "asOf": "请输入日期（年-月-日）",
             "dissatisfiedWithDecision": "请选择是或否",
@@ -193,7 +201,7 @@ def request_of_form(args: Mapping[str, str]) -> dict[str, Any]:
         amount, currency = args.get(f"{name}Amount"), args.get(f"{name}Currency")
         if amount:
             lookup_request[name] = {"amount": amount, "currency": (currency or "").upper()}
-    for name in ("receivedOn", "openedOn", "asOf"):
+    for name in ("receivedOn", "goodsReceivedOn", "openedOn", "asOf"):
         lookup_request[name] = args.get(name) or None
     lookup_request["dissatisfiedWithDecision"] = args.get("dissatisfiedWithDecision") in (
         "true",

@@ -79,6 +79,11 @@ _DEADLINE = {
             "description": "Counted from an opening date assumed to be asOf.",
         },
         "version": {"type": ["string", "null"]},
+        "notLive": {
+            "type": ["string", "null"],
+            "description": "Why the step is not reached: the dispute is out of time, so its "
+            "steps do not run (date, passed and reached are then null).",
+        },
         "legalBasis": {"type": "array", "items": {"type": "object"}},
     },
 }
@@ -154,7 +159,21 @@ SPEC: dict[str, Any] = {
                                     "claim": {"type": "string", "example": "non-delivery"},
                                     "paid": _MONEY,
                                     "guarantee": _MONEY,
-                                    "receivedOn": {"type": "string", "format": "date"},
+                                    "receivedOn": {
+                                        "type": "string",
+                                        "format": "date",
+                                        "description": "Date of confirmed receipt of the "
+                                        "products (for Secure Payment: the day the buyer "
+                                        "clicked Confirm: Order Received); the TDR's 30 days "
+                                        "and the Trade Assurance claim period run from it.",
+                                    },
+                                    "goodsReceivedOn": {
+                                        "type": "string",
+                                        "format": "date",
+                                        "description": "Date the goods were received; Trade "
+                                        "Assurance protection runs 30 days from it. Absent: "
+                                        "that limit is not dated.",
+                                    },
                                     "openedOn": {
                                         "type": "string",
                                         "format": "date",
