@@ -314,6 +314,10 @@ def check(answer: dict[str, Any], expected: dict[str, Any], lang: str) -> None:
         assert citing and set(citing) == {grade}, (source, citing)
     for name, sources in expected.get("notCitedBy", {}).items():
         assert not {b["source"] for b in finding(answer, name)["legalBasis"]} & set(sources)
+    # Each of these sources is cited by the finding (e.g. both sides of a tension).
+    for name, sources in expected.get("citedBy", {}).items():
+        cited = {b["source"] for b in finding(answer, name)["legalBasis"]}
+        assert set(sources) <= cited, (name, sorted(cited))
     for name, articles in expected.get("noArticle", {}).items():
         assert not {b["article"] for b in finding(answer, name)["legalBasis"]} & set(articles)
     every_text = "\n".join(texts(answer))

@@ -772,6 +772,7 @@ class _AnswerShaper:
         decisions = self._decisions()
         enforcement = {"advanceRefund": self._advance_refund()}
         objections = self._objections()
+        self._tension_caveats()
         self._knowledge_caveats()
         return {
             "stages": stages,
@@ -989,6 +990,35 @@ class _AnswerShaper:
                 }
             )
         return sorted(objections, key=lambda o: o["approach"] or "")
+
+    def _tension_caveats(self) -> None:
+        """A caveat for each pair of statements the rules found in tension (lookup:tension):
+        both statements, each with its sources and their dates where the sources give one."""
+        engine = self.engine
+        for subject in list(self.graph):
+            for other in [o.value for o in self._derived(subject, "tension")]:
+                for statement in [o.value for o in self._derived(subject, "basedOn")]:
+                    if other in engine._iris(statement, self.odr + "inTensionWith"):
+                        self._caveat(
+                            "caveatTension",
+                            a=engine.label(statement, self.lang),
+                            sourceA=self._sources_in_words(statement),
+                            b=engine.label(other, self.lang),
+                            sourceB=self._sources_in_words(other),
+                        )
+
+    def _sources_in_words(self, statement: str) -> str:
+        engine = self.engine
+        parts = []
+        for source in engine._iris(statement, DCTERMS + "source"):
+            url = engine._first(source, SCHEMA + "url") or source
+            date = engine._first(source, DCTERMS + "date")
+            parts.append(
+                self._frame("frameSourceDated").format(url=url, date=date)
+                if date
+                else self._frame("frameSourceUndated").format(url=url)
+            )
+        return "; ".join(parts)
 
     def _knowledge_caveats(self) -> None:
         """Caveats where the knowledge graph says a source is silent, conflicting or weak."""

@@ -106,6 +106,9 @@ class ODR(DefinedNamespace):
     governs: URIRef
     guaranteeAmount: URIRef
     handledIn: URIRef
+    handlesClaim: URIRef
+    excludesClaim: URIRef
+    inTensionWith: URIRef
     inVersion: URIRef
     legalBasis: URIRef
     memberLocation: URIRef
