@@ -925,6 +925,8 @@ class _AnswerShaper:
                         "notation": engine.notation(family),
                         "label": engine.label(family, self.lang),
                     },
+                    "reason": self._text(remedy, "reason"),
+                    "notStated": self._silences(family),
                     "legalBasis": self.basis(remedy),
                 }
             )
