@@ -86,6 +86,7 @@ class ODR(DefinedNamespace):
     fullyInForceOn: URIRef
     requiresAmount: URIRef
     satisfies: URIRef
+    routeCondition: URIRef
     claimTypeCovered: URIRef
     complainant: URIRef
     confidence: URIRef
