@@ -65,7 +65,11 @@ REQUEST_KEYS = (
     "asOf",
     "dissatisfiedWithDecision",
     "contractForum",
+    "contractForumExclusive",
 )
+# The forum choices whose clause may be exclusive or not (the Chinese courts are open to a
+# buyer only without an exclusive foreign-court clause: CJO, "Can I sue a supplier in China").
+EXCLUSIVE_CHOICES = ("foreign-court",)
 
 
 class LookupInputError(ValueError):
@@ -123,6 +127,8 @@ class Facts:
     contract_forum: str = "unknown"
     opened_on: dt.date | None = None
     clause_forum: str | None = None
+    # Whether the contract's foreign-court clause is exclusive; None: not known.
+    contract_forum_exclusive: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The facts as a JSON request (without what only a case graph can say)."""
@@ -138,6 +144,8 @@ class Facts:
         request["asOf"] = self.as_of.isoformat()
         request["dissatisfiedWithDecision"] = self.dissatisfied
         request["contractForum"] = self.contract_forum
+        if self.contract_forum_exclusive is not None:
+            request["contractForumExclusive"] = self.contract_forum_exclusive
         return request
 
 
@@ -378,6 +386,17 @@ class LookupEngine:
         ]
         if facts.clause_forum is not None:
             triples.append(ox.Triple(clause, iri("forum"), ox.NamedNode(facts.clause_forum)))
+        if facts.contract_forum_exclusive is not None:
+            triples.append(
+                ox.Triple(
+                    clause,
+                    iri("exclusiveJurisdiction"),
+                    ox.Literal(
+                        "true" if facts.contract_forum_exclusive else "false",
+                        datatype=ox.NamedNode(XSD + "boolean"),
+                    ),
+                )
+            )
         if facts.dissatisfied:
             objection = ox.NamedNode("urn:odr-kg:lookup:objection")
             triples += [
@@ -413,6 +432,8 @@ class LookupEngine:
             if request.get("contractForum") is not None
             else "unknown"
         )
+        exclusive_key = "contractForumExclusive"
+        exclusive = read(_exclusive, request.get(exclusive_key), contract_forum, exclusive_key)
         paid = read(_money, request.get("paid"), "paid")
         guarantee = read(_money, request.get("guarantee"), "guarantee")
         read(_same_currency, paid, guarantee)
@@ -451,6 +472,7 @@ class LookupEngine:
             dissatisfied=dissatisfied,
             contract_forum=contract_forum,
             opened_on=opened_on,
+            contract_forum_exclusive=exclusive,
         )
 
     def claims_of_role(self, role: str) -> list[str]:
@@ -529,6 +551,7 @@ class LookupEngine:
         received_on = None
         contract_forum = "unknown"
         clause_forum = None
+        exclusive = None
         if order is not None:
             paid = _case_money(case_graph, order, odr.amountPaid, "odr:amountPaid")
             guarantee = _case_money(case_graph, order, odr.guaranteeAmount, "odr:guaranteeAmount")
@@ -539,6 +562,10 @@ class LookupEngine:
                 contract_forum = concept(odr.forumChoice, "contractForum", clause)
                 forum = case_graph.value(clause, odr.forum)
                 clause_forum = str(forum) if isinstance(forum, rdflib.URIRef) else None
+                given = case_graph.value(clause, odr.exclusiveJurisdiction)
+                if given is not None:
+                    value = given.toPython() if isinstance(given, rdflib.Literal) else given
+                    exclusive = _exclusive(value, contract_forum, "odr:exclusiveJurisdiction")
         _same_currency(paid, guarantee)
         opened = case_graph.value(case, odr.openedOn)
         role, claim = roles[0], concept(odr.claimType, "claim")
@@ -557,6 +584,7 @@ class LookupEngine:
             contract_forum=contract_forum,
             opened_on=_date(str(opened), "odr:openedOn") if opened is not None else None,
             clause_forum=clause_forum,
+            contract_forum_exclusive=exclusive,
         )
 
 
@@ -568,6 +596,23 @@ def load_rules(base: str = resources.DEFAULT_BASE) -> list[tuple[str, str]]:
         key=lambda entry: entry.name,
     )
     return [(entry.name, resources.read_data_text(entry, base)) for entry in entries]
+
+
+def _exclusive(value: Any, contract_forum: str | None, name: str) -> bool | None:
+    """Whether the contract's forum clause is exclusive: true, false, or absent (not known);
+    said only of a clause that gives jurisdiction to a foreign court."""
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise LookupInputError(name, "must be true or false (absent: not known)", ["true", "false"])
+    if contract_forum not in EXCLUSIVE_CHOICES:
+        raise LookupInputError(
+            name,
+            "says whether a foreign-court clause is exclusive: give it only with contractForum "
+            + " or ".join(EXCLUSIVE_CHOICES),
+            ["true", "false"],
+        )
+    return value
 
 
 def _money(value: Any, name: str) -> Money | None:

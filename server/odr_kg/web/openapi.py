@@ -189,6 +189,15 @@ SPEC: dict[str, Any] = {
                                     "asOf": {"type": "string", "format": "date"},
                                     "dissatisfiedWithDecision": {"type": "boolean"},
                                     "contractForum": {"type": "string"},
+                                    "contractForumExclusive": {
+                                        "type": "boolean",
+                                        "description": "With contractForum foreign-court "
+                                        "only: whether that clause is exclusive. Absent: not "
+                                        "known, and 'no exclusive foreign-court jurisdiction "
+                                        "agreement' stays a condition of the Chinese courts' "
+                                        "possibility for a buyer. Any other value, or one "
+                                        "given with another contractForum, is refused (422).",
+                                    },
                                 },
                             }
                         },
