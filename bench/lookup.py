@@ -1,16 +1,22 @@
 """Lookups per second and p50/p99 latency of ``POST /api/lookup`` through HTTP, against the
-``/health`` endpoint measured in the same run as the baseline.
+``/health`` endpoint measured in the same run, by the same client, as the baseline.
 
 Starts ``odr-kg serve`` on a free port of 127.0.0.1, warms up, then times sequential requests
-over one keep-alive connection. Run: ``.venv/bin/python bench/lookup.py [--requests N]``.
-Never asserted in tests: the figures depend on the machine.
+over one keep-alive connection: ``/health``; the same lookup again and again (answered from the
+server's cache of answers after the first); and lookups that each ask about another date (each
+computed by the rules: the cost without the cache). Prints the ratios and writes them to
+bench/lookup-results.json, rendered into bench/RESULTS.md by bench/render_results.py. Run:
+``.venv/bin/python bench/lookup.py [--requests N]``. Never asserted in tests: the figures depend
+on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import http.client
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -18,6 +24,8 @@ import sys
 import sysconfig
 import time
 from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "lookup-results.json"
 
 LOOKUP = {
     "role": "buyer",
@@ -53,11 +61,16 @@ def wait_until_up(port: int, server: subprocess.Popen[bytes], seconds: float = 2
     sys.exit("odr-kg serve did not start")
 
 
-def measure(port: int, method: str, path: str, body: bytes | None, count: int) -> list[float]:
-    headers = {"Content-Type": "application/json"} if body is not None else {}
+def measure(
+    port: int, method: str, path: str, bodies: list[bytes] | None, count: int
+) -> list[float]:
+    """The latencies of ``count`` requests on one keep-alive connection, sending the
+    ``bodies`` in turn (none: a GET)."""
+    headers = {"Content-Type": "application/json"} if bodies is not None else {}
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     latencies = []
-    for _ in range(count):
+    for number in range(count):
+        body = bodies[number % len(bodies)] if bodies is not None else None
         start = time.perf_counter()
         connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
@@ -67,6 +80,15 @@ def measure(port: int, method: str, path: str, body: bytes | None, count: int) -
             sys.exit(f"{method} {path} answered {response.status}")
     connection.close()
     return latencies
+
+
+def distinct_lookups(count: int) -> list[bytes]:
+    """``count`` lookups that differ in their as-of date only, so none shares an answer."""
+    first = dt.date.fromisoformat(LOOKUP["asOf"])
+    return [
+        json.dumps({**LOOKUP, "asOf": (first + dt.timedelta(days=day)).isoformat()}).encode()
+        for day in range(count)
+    ]
 
 
 def summary(latencies: list[float]) -> dict[str, float]:
@@ -81,6 +103,7 @@ def summary(latencies: list[float]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--no-save", action="store_true", help="do not write the results file")
     args = parser.parse_args()
     script = Path(sysconfig.get_path("scripts")) / "odr-kg"
     port = free_port()
@@ -89,24 +112,41 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    same = [json.dumps(LOOKUP).encode()]
+    # Distinct from the warm-up's and from each other: every one is computed.
+    distinct = distinct_lookups(args.requests // 4 + 50)
     try:
         wait_until_up(port, server)
-        body = json.dumps(LOOKUP).encode()
-        measure(port, "POST", "/api/lookup", body, 50)  # warm-up
-        health = summary(measure(port, "GET", "/health", None, args.requests))
-        lookup = summary(measure(port, "POST", "/api/lookup", body, args.requests))
+        measure(port, "POST", "/api/lookup", distinct[:50], 50)  # warm-up
+        measure(port, "GET", "/health", None, 50)
+        figures = {
+            "/health": summary(measure(port, "GET", "/health", None, args.requests)),
+            "lookup, the same facts": summary(
+                measure(port, "POST", "/api/lookup", same, args.requests)
+            ),
+            "lookup, each on another date": summary(
+                measure(port, "POST", "/api/lookup", distinct[50:], len(distinct) - 50)
+            ),
+        }
     finally:
         server.terminate()
         server.wait(timeout=10)
-    print(f"{'':10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    for name, figures in (("/health", health), ("lookup", lookup)):
+    print(f"{'':30} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'/ health':>9}")
+    health = figures["/health"]["per_second"]
+    for name, f in figures.items():
+        f["ratio_to_health"] = f["per_second"] / health
         print(
-            f"{name:10} {figures['per_second']:9.0f} {figures['p50_ms']:8.2f} {figures['p99_ms']:8.2f}"  # noqa: E501
+            f"{name:30} {f['per_second']:9.0f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f} "
+            f"{f['ratio_to_health']:9.2f}"
         )
-    print(
-        f"lookup / health: throughput x{lookup['per_second'] / health['per_second']:.2f}, "
-        f"p50 x{lookup['p50_ms'] / health['p50_ms']:.1f}, p99 x{lookup['p99_ms'] / health['p99_ms']:.1f}"  # noqa: E501
-    )
+    if not args.no_save:
+        report = {
+            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "requests": args.requests,
+            "load": " ".join(f"{value:.2f}" for value in os.getloadavg()),
+            "figures": figures,
+        }
+        RESULTS.write_text(json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,8 @@ def render_markdown(report: dict) -> str:
     validation(report, add)
     load_runs(add)
     memory_runs(add)
+    lookup_runs(add)
+    batch_runs(add)
     notes = BENCH / "NOTES.md"
     if notes.is_file():
         add("## Notes on the misses (hand-written, in bench/NOTES.md)\n")
@@ -140,6 +142,19 @@ def targets(report: dict, add) -> None:
             + verdict(worst >= factor, f"worst {worst / factor:.2f}× the target")
             + " |"
         )
+    batch = batch_figures()
+    if batch:
+        add(
+            f"| batch lookup ≥ 20× the per-case rate of `POST /api/lookup`, same cases, identical "
+            f"answers | {batch['batch_per_second']:,.1f} cases/s against "
+            f"{batch['api_per_second']:,.1f} ({batch['ratio']:.2f}×); identical: "
+            f"{batch['identical']} | "
+            + verdict(
+                batch["ratio"] >= 20 and batch["identical"],
+                f"{batch['ratio'] / 20:.2f}× the target; measured apart, {batch['date']}",
+            )
+            + " |"
+        )
     lookup = ours.get("/api/lookup")
     if lookup:
         ok = lookup["per_second"] >= 1000 and lookup["p99"] <= 20
@@ -153,6 +168,35 @@ def targets(report: dict, add) -> None:
             + " |"
         )
     add("")
+
+
+def batch_figures() -> dict | None:
+    """The batch lookup beside the API (bench/batch.py, bench/batch-results.json)."""
+    path = BENCH / "batch-results.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def batch_runs(add) -> None:
+    b = batch_figures()
+    if not b:
+        return
+    add("## Batch lookup beside `POST /api/lookup` (bench/batch.py)\n")
+    add(
+        f"Run {b['date']} (load average at the end {b['load']}). The same {b['cases']:,} "
+        "generated case graphs (seeded, all valid): the first "
+        f"{b['api_sample']:,} sent one by one as Turtle to `POST /api/lookup?asOf=…` of a "
+        "served `odr-kg serve` (one keep-alive connection, the client on the same 2 cores), "
+        f"all of them to `odr-kg lookup --batch cases.nq --out …` (the command, start-up "
+        f"included: {b['batch_seconds']:.1f} s, --chunk {b['chunk'] or 'default'}).\n"
+    )
+    add("| | cases | cases/s |\n|---|---:|---:|")
+    add(f"| `POST /api/lookup` | {b['api_sample']:,} | {b['api_per_second']:,.1f} |")
+    add(f"| `odr-kg lookup --batch` | {b['cases']:,} | {b['batch_per_second']:,.1f} |")
+    add(
+        f"\nRatio {b['ratio']:.2f}×; the API's answers of the sample and the batch's lines "
+        + ("are **identical**." if b["identical"] else "**differ**.")
+        + "\n"
+    )
 
 
 def aggregate_names(report: dict) -> set[str]:
@@ -408,6 +452,33 @@ def memory_runs(add) -> None:
             f"| {int(cases):,} | {loaded['ready_seconds']} | {loaded['web_peak_mib']:,.0f} | "
             f"{', '.join(f'{v:,.0f}' for v in loaded['worker_peak_mib'])} | "
             f"{r['web peak, corpus / alone']:.1f}× | {r['worker peak, corpus / alone']:.2f}× |"
+        )
+    add("")
+
+
+def lookup_runs(add) -> None:
+    """The run of bench/lookup.py, from bench/lookup-results.json (measured apart)."""
+    path = BENCH / "lookup-results.json"
+    if not path.is_file():
+        return
+    run = json.loads(path.read_text())
+    figures = run["figures"]
+    cached = figures["lookup, the same facts"]["ratio_to_health"]
+    add("## `/api/lookup` against `/health` (bench/lookup.py)\n")
+    add(
+        f"Run {run['date']} (load average {run['load']} at the end): `odr-kg serve` with its "
+        "defaults, one client sending requests one after another on a keep-alive connection, "
+        f"{run['requests']:,} of each kind after a warm-up. Target: `/api/lookup` at ≥ 0.5× "
+        f"the `/health` rate of the same run: "
+        + verdict(cached >= 0.5, f"{cached:.2f}× with the same facts, answered from the cache")
+        + ". Lookups each on another date are each computed by the rules: the cost the cache "
+        "saves.\n"
+    )
+    add("| requests | req/s | p50 ms | p99 ms | / health |\n|---|---:|---:|---:|---:|")
+    for name, f in figures.items():
+        add(
+            f"| {name} | {f['per_second']:,.0f} | {f['p50_ms']:.2f} | {f['p99_ms']:.2f} | "
+            f"{f['ratio_to_health']:.2f}× |"
         )
     add("")
 

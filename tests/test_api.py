@@ -265,3 +265,37 @@ def test_the_form_reports_a_bad_value(client: FlaskClient) -> None:
     response = client.get("/lookup", query_string={"role": "buyer", "channel": "offline"})
     assert response.status_code == 422
     assert 'role="alert"' in response.get_data(as_text=True)
+
+
+# One form of date on every way in: YYYY-MM-DD --------------------------------------------
+
+CASE_GRAPH = ROOT / "cases" / "trade-assurance-non-delivery.ttl"
+
+
+@pytest.mark.parametrize(("written", "status"), [("2026-11-27", 200), ("20261127", 422)])
+def test_a_date_reads_alike_in_json_and_beside_a_case_graph(
+    client: FlaskClient, written: str, status: int
+) -> None:
+    by_json = client.post("/api/lookup", json={**REQUEST, "asOf": written})
+    by_case = client.post(
+        "/api/lookup",
+        data=CASE_GRAPH.read_bytes(),
+        content_type="text/turtle",
+        query_string={"asOf": written},
+    )
+    form = {"role": "buyer", "channel": "trade-assurance", "claim": "quality", "asOf": written}
+    by_form = client.get("/lookup.json", query_string=form)
+    by_page = client.get("/lookup", query_string=form)
+    assert [r.status_code for r in (by_json, by_case, by_form, by_page)] == [status] * 4
+    if status == 422:
+        for response in (by_json, by_case, by_form):
+            assert response.get_json()["error"]["field"] == "asOf"
+
+
+def test_a_date_in_a_case_graph_is_read_as_yyyy_mm_dd_too(client: FlaskClient) -> None:
+    case = CASE_GRAPH.read_text().replace('"2026-10-01"^^xsd:date', '"20261001"^^xsd:date')
+    response = client.post(
+        "/api/lookup", data=case, content_type="text/turtle", query_string={"asOf": "2026-11-27"}
+    )
+    assert response.status_code == 422
+    assert response.get_json()["error"]["field"] == "odr:receivedOn"

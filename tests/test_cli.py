@@ -280,3 +280,15 @@ def test_validate_a_missing_file_exits_2(
 ) -> None:
     assert main(["validate", str(tmp_path / "nowhere.ttl")]) == 2
     assert "nowhere.ttl" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("written", "status"), [("2026-11-27", 0), ("20261127", 2)])
+def test_lookup_reads_as_of_in_one_form_from_options_and_with_a_case_file(
+    written: str, status: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case = str(Path(__file__).parents[1] / "cases" / "trade-assurance-non-delivery.ttl")
+    options = ["--role", "buyer", "--channel", "trade-assurance", "--claim", "quality"]
+    assert main(["lookup", *options, "--as-of", written]) == status
+    assert main(["lookup", case, "--as-of", written]) == status
+    if status:
+        assert "asOf: '20261127' is not a date YYYY-MM-DD" in capsys.readouterr().err

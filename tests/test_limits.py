@@ -22,10 +22,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from odr_kg.client_budget import ClientBudget, OverBudgetError
 from odr_kg.limits import (
-    ClientBudget,
     InvalidTimeoutError,
-    OverBudgetError,
     QueryTooLargeError,
     check_query_shape,
     query_timeout,
@@ -504,7 +503,7 @@ def test_every_limit_is_documented_and_an_option_where_it_says() -> None:
 
 
 def test_client_concurrency_follows_the_pool_size() -> None:
-    from odr_kg.limits import client_concurrency
+    from odr_kg.client_budget import client_concurrency
 
     assert [client_concurrency(None, workers) for workers in (1, 2, 3, 5, 8)] == [1, 1, 1, 2, 3]
     assert client_concurrency(4, 3) == 4

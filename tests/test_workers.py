@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from odr_kg.client_budget import ClientBudget
 from odr_kg.jobs import CaseBounds, JobFailedError, ParseJob, QueryJob
-from odr_kg.limits import ClientBudget
 from odr_kg.store import KnowledgeStore
 from odr_kg.validation import UnreadableCaseError
 from odr_kg.workers import (

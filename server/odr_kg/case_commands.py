@@ -113,13 +113,14 @@ def run_validate(args: argparse.Namespace) -> int:
 CASE_SUFFIXES = tuple(formats.CASE_FILE_FORMATS)
 
 
-def case_files(paths: Sequence[str]) -> list[Path]:
-    """The files named, and the case graph files in the folders named, sorted within each."""
+def case_files(paths: Sequence[str], suffixes: Sequence[str] = CASE_SUFFIXES) -> list[Path]:
+    """The files named, and the files in the folders named whose extension is one of
+    ``suffixes`` (the case graph files), sorted within each."""
     found: list[Path] = []
     for name in paths:
         path = Path(name)
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in CASE_SUFFIXES)
+            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in suffixes)
         else:
             found.append(path)
     return found

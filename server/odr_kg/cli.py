@@ -136,6 +136,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lookup.add_argument("--lang", choices=("en", "zh"), default="en")
     lookup.add_argument("--format", choices=("json", "turtle"), default="json")
+    batch = lookup.add_argument_group(
+        "batch",
+        "answer a corpus: every case graph of the files and folders named (one case a .ttl, "
+        ".nt or .jsonld file, one a named graph of a .trig or .nq file), one JSON line a case "
+        '({"case": IRI, "answer": ...} as POST /api/lookup answers it, or "error" and "source"); '
+        "the rules run over a chunk of cases at once. Exit status 1 when a case could not be read",
+    )
+    batch.add_argument("--batch", nargs="+", metavar="PATH", help="case graph files or folders")
+    batch.add_argument("--out", metavar="FILE.jsonl", help="where the answers go (required)")
+    batch.add_argument(
+        "--into-store",
+        action="store_true",
+        help="also write the findings into the store (--store or --endpoint), in the named "
+        "graph <base>graph/findings, replacing what it held",
+    )
+    batch.add_argument(
+        "--chunk",
+        type=int,
+        metavar="N",
+        help="cases reasoned over together (default 50)",
+    )
     lookup.set_defaults(run=run_lookup)
 
     return parser
@@ -181,12 +202,15 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_lookup(args: argparse.Namespace) -> int:
-    import datetime as dt
     import json
 
-    from odr_kg.lookup import LookupEngine, LookupInputError
+    from odr_kg.lookup import LookupEngine, LookupInputError, parse_date
     from odr_kg.validation import UnreadableCaseError, read_case_file
 
+    if args.batch:
+        from odr_kg.batch_lookup import run_batch
+
+        return run_batch(args)
     engine = LookupEngine(store_of(args))
     request: dict[str, object] = {
         "role": args.role,
@@ -208,9 +232,10 @@ def run_lookup(args: argparse.Namespace) -> int:
             request[name] = {"amount": amount, "currency": currency}
     try:
         if args.case:
-            as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
             facts = engine.facts_from_case(
-                read_case_file(args.case), as_of=as_of, dissatisfied=args.dissatisfied or None
+                read_case_file(args.case),
+                as_of=parse_date(args.as_of, "asOf"),
+                dissatisfied=args.dissatisfied or None,
             )
         else:
             facts = engine.facts_from_json(request)
@@ -220,9 +245,6 @@ def run_lookup(args: argparse.Namespace) -> int:
     except LookupInputError as error:
         allowed = f" (allowed: {', '.join(error.allowed)})" if error.allowed else ""
         print(f"odr-kg: {error.field}: {error.message}{allowed}", file=sys.stderr)
-        return EXIT_USAGE
-    except ValueError as error:
-        print(f"odr-kg: --as-of: {error}", file=sys.stderr)
         return EXIT_USAGE
     answer = engine.lookup(facts, args.lang)
     if args.format == "turtle":

@@ -48,6 +48,8 @@ class JobFailedError(Exception):
 class CaseTooLargeError(LimitError):
     """A case graph holding more triples or cases than one request may ask about (413)."""
 
+    status = 413
+
 
 @dataclass(frozen=True)
 class QueryJob:

@@ -31,7 +31,6 @@ from odr_kg.store import KnowledgeStore, used_prefixes
 RULES_FOLDER = "rules"
 MAX_AMOUNT_DIGITS = 18
 
-_DEFAULT_ODR = resources.DEFAULT_BASE + "def/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -53,6 +52,7 @@ CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 # Plain decimal notation only: an exponent ("5E+3", "1E+999999999") is refused, so no amount
 # changes its meaning between the request, the rules and the answer.
 AMOUNT_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # The keys of a JSON request; any other key is refused, by name.
 REQUEST_KEYS = (
     "role",
@@ -74,7 +74,10 @@ EXCLUSIVE_CHOICES = ("foreign-court",)
 
 class LookupInputError(ValueError):
     """A fact of the request is missing or not acceptable. ``field`` names it; ``allowed``
-    lists the values an enumeration accepts."""
+    lists the values an enumeration accepts. The request is well formed but its facts are not
+    acceptable: HTTP 422."""
+
+    status = 422
 
     def __init__(
         self,
@@ -129,24 +132,6 @@ class Facts:
     clause_forum: str | None = None
     # Whether the contract's foreign-court clause is exclusive; None: not known.
     contract_forum_exclusive: bool | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The facts as a JSON request (without what only a case graph can say)."""
-        request: dict[str, Any] = {"role": self.role, "channel": self.channel, "claim": self.claim}
-        if self.paid is not None:
-            request["paid"] = self.paid.to_json()
-        if self.guarantee is not None:
-            request["guarantee"] = self.guarantee.to_json()
-        if self.received_on is not None:
-            request["receivedOn"] = self.received_on.isoformat()
-        if self.opened_on is not None:
-            request["openedOn"] = self.opened_on.isoformat()
-        request["asOf"] = self.as_of.isoformat()
-        request["dissatisfiedWithDecision"] = self.dissatisfied
-        request["contractForum"] = self.contract_forum
-        if self.contract_forum_exclusive is not None:
-            request["contractForumExclusive"] = self.contract_forum_exclusive
-        return request
 
 
 def format_amount(amount: Decimal) -> str:
@@ -328,12 +313,22 @@ class LookupEngine:
             self._per_thread.store = store
         return store
 
-    def case_triples(self, facts: Facts) -> list[ox.Triple]:
-        """The case graph of ``facts`` in the project's vocabulary."""
+    def case_triples(self, facts: Facts, case: ox.NamedNode | None = None) -> list[ox.Triple]:
+        """The case graph of ``facts`` in the project's vocabulary: the case ``case`` (whose
+        findings the rules derive; ``urn:odr-kg:lookup:case`` by default) and, when ``case`` is
+        given, blank nodes for its transaction, parties and amounts, so that many case graphs
+        can share a store."""
         odr = self._odr
-        case = ox.NamedNode("urn:odr-kg:lookup:case")
-        order = ox.NamedNode("urn:odr-kg:lookup:order")
-        party = ox.NamedNode("urn:odr-kg:lookup:complainant")
+
+        named = case is None
+
+        def node(name: str) -> ox.NamedNode | ox.BlankNode:
+            return ox.NamedNode(f"urn:odr-kg:lookup:{name}") if named else ox.BlankNode()
+
+        if case is None:
+            case = ox.NamedNode("urn:odr-kg:lookup:case")
+        order = node("order")
+        party = node("complainant")
 
         def iri(name: str) -> ox.NamedNode:
             return ox.NamedNode(odr + name)
@@ -359,22 +354,24 @@ class LookupEngine:
         ]
         for prop, money in (("amountPaid", facts.paid), ("guaranteeAmount", facts.guarantee)):
             if money is not None:
-                node = ox.NamedNode(f"urn:odr-kg:lookup:{prop}")
+                amount = node(prop)
                 triples += [
-                    ox.Triple(order, iri(prop), node),
-                    ox.Triple(node, rdf_type, ox.NamedNode(SCHEMA + "MonetaryAmount")),
+                    ox.Triple(order, iri(prop), amount),
+                    ox.Triple(amount, rdf_type, ox.NamedNode(SCHEMA + "MonetaryAmount")),
                     ox.Triple(
-                        node,
+                        amount,
                         ox.NamedNode(SCHEMA + "value"),
                         ox.Literal(str(money.amount), datatype=ox.NamedNode(XSD + "decimal")),
                     ),
-                    ox.Triple(node, ox.NamedNode(SCHEMA + "currency"), ox.Literal(money.currency)),
+                    ox.Triple(
+                        amount, ox.NamedNode(SCHEMA + "currency"), ox.Literal(money.currency)
+                    ),
                 ]
         if facts.received_on is not None:
             triples.append(ox.Triple(order, iri("receivedOn"), date(facts.received_on)))
         if facts.opened_on is not None:
             triples.append(ox.Triple(case, iri("openedOn"), date(facts.opened_on)))
-        clause = ox.NamedNode("urn:odr-kg:lookup:forum-clause")
+        clause = node("forum-clause")
         triples += [
             ox.Triple(order, iri("forumClause"), clause),
             ox.Triple(clause, rdf_type, iri("ForumClause")),
@@ -398,7 +395,7 @@ class LookupEngine:
                 )
             )
         if facts.dissatisfied:
-            objection = ox.NamedNode("urn:odr-kg:lookup:objection")
+            objection = node("objection")
             triples += [
                 ox.Triple(case, iri("objection"), objection),
                 ox.Triple(objection, rdf_type, iri("Objection")),
@@ -446,9 +443,9 @@ class LookupEngine:
                     "dissatisfiedWithDecision", "must be true or false", ["true", "false"]
                 )
             )
-        received_on = read(_date, request.get("receivedOn"), "receivedOn")
-        opened_on = read(_date, request.get("openedOn"), "openedOn")
-        as_of = read(_date, request.get("asOf"), "asOf") or today or dt.date.today()
+        received_on = read(parse_date, request.get("receivedOn"), "receivedOn")
+        opened_on = read(parse_date, request.get("openedOn"), "openedOn")
+        as_of = read(parse_date, request.get("asOf"), "asOf") or today or dt.date.today()
         if values["role"] and values["claim"]:
             read(self._check_claimant, values["role"], values["claim"])
         for name, date in (("receivedOn", received_on), ("openedOn", opened_on)):
@@ -556,7 +553,9 @@ class LookupEngine:
             paid = _case_money(case_graph, order, odr.amountPaid, "odr:amountPaid")
             guarantee = _case_money(case_graph, order, odr.guaranteeAmount, "odr:guaranteeAmount")
             received = case_graph.value(order, odr.receivedOn)
-            received_on = _date(str(received), "odr:receivedOn") if received is not None else None
+            received_on = parse_date(
+                str(received) if received is not None else None, "odr:receivedOn"
+            )
             clause = case_graph.value(order, odr.forumClause)
             if clause is not None and case_graph.value(clause, odr.forumChoice) is not None:
                 contract_forum = concept(odr.forumChoice, "contractForum", clause)
@@ -582,7 +581,7 @@ class LookupEngine:
             received_on=received_on,
             dissatisfied=dissatisfied,
             contract_forum=contract_forum,
-            opened_on=_date(str(opened), "odr:openedOn") if opened is not None else None,
+            opened_on=parse_date(str(opened) if opened is not None else None, "odr:openedOn"),
             clause_forum=clause_forum,
             contract_forum_exclusive=exclusive,
         )
@@ -660,13 +659,17 @@ def _same_currency(paid: Money | None, guarantee: Money | None) -> None:
         )
 
 
-def _date(value: Any, name: str) -> dt.date | None:
+def parse_date(value: Any, name: str) -> dt.date | None:
+    """The date ``value`` written in the one form every way into the lookup accepts, ISO 8601's
+    extended YYYY-MM-DD (``2026-11-27``; not ``20261127``, which ``date.fromisoformat`` also
+    reads); ``None`` when it is absent or empty. :class:`LookupInputError` naming ``name``
+    otherwise."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise LookupInputError(name, "must be a date YYYY-MM-DD")
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        if not DATE_PATTERN.fullmatch(value):
             raise ValueError
         return dt.date.fromisoformat(value)
     except ValueError:

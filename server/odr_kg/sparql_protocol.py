@@ -65,7 +65,10 @@ XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 
 
 class ProtocolError(Exception):
-    """Base class of the reasons a SPARQL Protocol request is not answered."""
+    """Base class of the reasons a SPARQL Protocol request is not answered; ``status`` is the
+    HTTP status."""
+
+    status = 400
 
 
 class MalformedRequestError(ProtocolError):
@@ -75,9 +78,13 @@ class MalformedRequestError(ProtocolError):
 class UnsupportedMediaTypeError(ProtocolError):
     """A POST body of a media type or charset the protocol does not allow for a query."""
 
+    status = 415
+
 
 class UpdateRefusedError(ProtocolError):
     """A SPARQL Update: this endpoint is read-only."""
+
+    status = 403
 
 
 class ForbiddenQueryError(ProtocolError):
@@ -86,6 +93,8 @@ class ForbiddenQueryError(ProtocolError):
 
 class NotAcceptableError(ProtocolError):
     """No result format fits both the result and what the client accepts."""
+
+    status = 406
 
 
 @dataclass(frozen=True)

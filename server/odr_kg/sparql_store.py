@@ -88,6 +88,9 @@ class SparqlEndpointStore(KnowledgeStore):
     """
 
     in_process = False
+    # Other clients of the store may write to it: :attr:`generation` moves only with the
+    # writes made through this object.
+    sees_every_write = False
 
     def __init__(
         self,
@@ -263,7 +266,10 @@ class SparqlEndpointStore(KnowledgeStore):
     def update(self, sparql_update: str) -> None:
         """Send a SPARQL Update to the update endpoint."""
         wrapper = self._wrapper(self.update_endpoint, sparql_update, INSERT)
-        self._send(wrapper)
+        try:
+            self._send(wrapper)
+        finally:
+            self._written()
 
     def _put(self, graph_iri: str, triples: Sequence[ox.Triple], method: str) -> None:
         assert self.graph_store is not None
@@ -285,6 +291,8 @@ class SparqlEndpointStore(KnowledgeStore):
                     raise self._translate(error, self.graph_store) from error
         except (OSError, HTTPException) as error:  # network failures, URLError and timeouts
             raise self._translate(error, self.graph_store) from error
+        finally:
+            self._written()
 
     # HTTP ---------------------------------------------------------------------------------
 

@@ -79,6 +79,11 @@ class KnowledgeStore(ABC):
     # Whether queries are evaluated in this process (so the web application runs them in
     # confined worker processes), or by a server that bounds its own work.
     in_process = True
+    # Whether every write to the data goes through this object, so that :attr:`generation`
+    # moves whenever the data changes: true of the embedded store (this process holds it; on
+    # disk, the store's lock keeps other writers out), not of an external one, which others
+    # may write to.
+    sees_every_write = True
 
     def __init__(self, base: str = resources.DEFAULT_BASE) -> None:
         if not base.endswith("/"):
@@ -89,6 +94,9 @@ class KnowledgeStore(ABC):
             raise InvalidBaseError(f"base IRI is not a valid absolute IRI: {base!r}") from error
         self.base = base
         self.prefixes: dict[str, str] = {}
+        # Moves on after every write through this object: a reader holding a copy of the data
+        # (the lookup's) takes a new one when it differs from the copy's.
+        self.generation = 0
 
     # What an implementation provides --------------------------------------------------------
 
@@ -139,6 +147,10 @@ class KnowledgeStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
         """Release what the store holds open (files, connections)."""
+
+    def _written(self) -> None:
+        """Note a write, once it is done (or failed half-way): :attr:`generation` moves on."""
+        self.generation += 1
 
     # Written once on top of them ------------------------------------------------------------
 
@@ -265,7 +277,7 @@ class EmbeddedStore(KnowledgeStore):
             raise StoreError(f"cannot open the store at {path}: {error}") from error
         # Counting scans the whole store (0.36 s at 100,000 cases), and /health, the home page
         # and the VoID description ask on every request; this store only changes through its
-        # own writes below, each of which forgets the counts.
+        # own writes below, after each of which the counts are forgotten.
         self._counts: dict[str, Any] = {}
 
     @classmethod
@@ -323,20 +335,28 @@ class EmbeddedStore(KnowledgeStore):
         return next(iter(self._store.quads_for_pattern(None, None, None, graph)), None) is not None
 
     def add_graphs(self, graphs: Mapping[str, Sequence[ox.Triple]], replace: bool = True) -> None:
-        self._counts.clear()
-        if replace:
-            for graph_iri in graphs:
-                self._store.remove_graph(ox.NamedNode(graph_iri))
-        # One extend: one transaction, so a store holds all of the graphs or none of them.
-        self._store.extend(
-            ox.Quad(triple.subject, triple.predicate, triple.object, ox.NamedNode(graph_iri))
-            for graph_iri, triples in graphs.items()
-            for triple in triples
-        )
+        try:
+            if replace:
+                for graph_iri in graphs:
+                    self._store.remove_graph(ox.NamedNode(graph_iri))
+            # One extend: one transaction, so a store holds all of the graphs or none of them.
+            self._store.extend(
+                ox.Quad(triple.subject, triple.predicate, triple.object, ox.NamedNode(graph_iri))
+                for graph_iri, triples in graphs.items()
+                for triple in triples
+            )
+        finally:
+            self._written()
 
     def clear_graph(self, graph_iri: str) -> None:
+        try:
+            self._store.remove_graph(ox.NamedNode(graph_iri))
+        finally:
+            self._written()
+
+    def _written(self) -> None:
         self._counts.clear()
-        self._store.remove_graph(ox.NamedNode(graph_iri))
+        super()._written()
 
     def bulk_load(self, path: str | Path) -> None:
         """Load a dataset file (N-Quads, TriG; format by extension) as it is, graph names kept,
@@ -345,11 +365,12 @@ class EmbeddedStore(KnowledgeStore):
         rdf_format = ox.RdfFormat.from_extension(Path(path).suffix.lstrip("."))
         if rdf_format is None:
             raise UnsupportedFormatError(f"cannot tell the RDF format of {Path(path).name!r}")
-        self._counts.clear()
         try:
             self._store.bulk_load(path=str(path), format=rdf_format)
         except SyntaxError as error:
             raise DataSyntaxError(str(path), error.msg, error.lineno) from error
+        finally:
+            self._written()
 
     def close(self) -> None:
         if self.path is not None and self.writable:

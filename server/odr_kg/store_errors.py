@@ -27,7 +27,10 @@ class DataSyntaxError(StoreError):
 
 
 class QuerySyntaxError(StoreError):
-    """A SPARQL query does not parse. ``message`` is the parser's, position included."""
+    """A SPARQL query does not parse. ``message`` is the parser's, position included. In a
+    request, 400."""
+
+    status = 400
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

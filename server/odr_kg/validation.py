@@ -34,7 +34,10 @@ KG_SHAPES = "kg-shapes.ttl"
 
 
 class UnreadableCaseError(ValueError):
-    """A case graph that cannot be read: a syntax error (with its line) or an unknown format."""
+    """A case graph that cannot be read: a syntax error (with its line) or an unknown format
+    (400)."""
+
+    status = 400
 
     def __init__(self, source: str, message: str, line: int | None = None) -> None:
         where = f"{source}:{line}" if line is not None else source
@@ -42,6 +45,10 @@ class UnreadableCaseError(ValueError):
         self.source = source
         self.message = message
         self.line = line
+
+    def to_json(self) -> dict[str, object]:
+        """The error as the JSON API gives it: the message, and the line where it is."""
+        return {"message": str(self), "line": self.line}
 
 
 @dataclass(frozen=True)

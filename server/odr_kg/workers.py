@@ -13,7 +13,7 @@ sends, goes to one of a small pool of worker processes (:class:`WorkerPool`):
 - workers are handed out fairly: while some are waiting, a free worker goes to the request of
   the client holding the fewest workers, earliest first, and the last free worker is held back
   from clients that used much worker time lately. Waiting is not charged to anyone's query
-  time (:class:`odr_kg.limits.ClientBudget`); running is, and a job never runs past what its
+  time (:class:`odr_kg.client_budget.ClientBudget`); running is, and a job never runs past what its
   client has left.
 
 The jobs and their answers are :mod:`odr_kg.jobs`.
@@ -39,8 +39,8 @@ from typing import Any
 import pyoxigraph as ox
 
 from odr_kg import jobs, sandbox
+from odr_kg.client_budget import OverBudgetError, Ticket
 from odr_kg.egress import EgressPolicy, EgressSupervisor
-from odr_kg.limits import OverBudgetError, Ticket
 from odr_kg.store import EmbeddedStore, KnowledgeStore
 
 LOG = logging.getLogger(__name__)
@@ -323,7 +323,7 @@ class _Worker:
     def start(cls, options: WorkerOptions) -> _Worker:
         ours, theirs = _CONTEXT.Pipe()
         process = _CONTEXT.Process(
-            target=serve, args=(options, theirs), name="odr-kg-worker", daemon=True
+            target=run_worker, args=(options, theirs), name="odr-kg-worker", daemon=True
         )
         process.start()
         theirs.close()
@@ -377,7 +377,7 @@ class _Worker:
         self.connection.close()
 
 
-def serve(options: WorkerOptions, connection: Connection) -> None:
+def run_worker(options: WorkerOptions, connection: Connection) -> None:
     """A worker's life: confine itself, open its store, say ready, answer jobs until the pipe
     closes. Nothing from a request is read before the confinement is in place."""
     _end_with_parent()

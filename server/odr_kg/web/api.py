@@ -3,22 +3,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from typing import Any
 
 from flask import Blueprint, Flask, Request, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, HTTPException, UnsupportedMediaType
 
-from odr_kg.jobs import CaseBounds, CaseTooLargeError, JobFailedError, ParseJob, ValidateJob
-from odr_kg.limits import (
-    InputTooDeepError,
-    LimitError,
-    OverBudgetError,
-    check_json_depth,
-    load_json,
-)
-from odr_kg.lookup import Answer, Facts, LookupEngine, LookupInputError
+from odr_kg.jobs import CaseBounds, JobFailedError, ParseJob, ValidateJob
+from odr_kg.limits import LimitError, check_json_depth, load_json
+from odr_kg.lookup import Facts, LookupEngine, LookupInputError, parse_date
+from odr_kg.lookup_service import LookupService
 from odr_kg.validation import CASE_MEDIA_TYPES, UnreadableCaseError
 from odr_kg.web.extension import get_workers
 from odr_kg.web.security import client_address, get_client_budget
@@ -34,12 +27,23 @@ ANSWER_MEDIA_TYPES = (JSON_MEDIA_TYPE, TURTLE_MEDIA_TYPE)
 
 
 def init_app(app: Flask) -> None:
-    """Build the lookup engine once, over the application's knowledge store."""
-    app.extensions[ENGINE_KEY] = LookupEngine(app.extensions["odr_kg"])
+    """Build the lookup service once, over the application's knowledge store."""
+    config = app.config
+    app.extensions[ENGINE_KEY] = LookupService(
+        app.extensions["odr_kg"],
+        cache_bytes=int(float(config["LOOKUP_CACHE_MB"]) * 2**20),
+        refresh_seconds=float(config["LOOKUP_REFRESH_SECONDS"]),
+    )
+
+
+def get_lookup() -> LookupService:
+    """The lookup service of the application handling the current request."""
+    return current_app.extensions[ENGINE_KEY]
 
 
 def get_engine() -> LookupEngine:
-    return current_app.extensions[ENGINE_KEY]
+    """The lookup engine over the store's current data."""
+    return get_lookup().engine()
 
 
 def request_language(req: Request) -> str:
@@ -50,22 +54,22 @@ def request_language(req: Request) -> str:
     return req.accept_languages.best_match(LANGUAGES, default="en") or "en"
 
 
-def answer_response(answer: Answer, req: Request) -> Response:
-    """The answer as JSON, or as Turtle when the client prefers it."""
-    if (
-        req.accept_mimetypes.best_match(ANSWER_MEDIA_TYPES, default=JSON_MEDIA_TYPE)
-        == TURTLE_MEDIA_TYPE
-    ):
-        return Response(answer.turtle(), mimetype=TURTLE_MEDIA_TYPE)
-    return Response(
-        json.dumps(answer.json, ensure_ascii=False, indent=2),
-        mimetype=JSON_MEDIA_TYPE,
-    )
+def answer_response(engine: LookupEngine, facts: Facts, answer_format: str) -> Response:
+    """The answer to ``facts`` by ``engine`` (from :func:`get_engine`) in ``answer_format``,
+    ``json`` or ``turtle``, in the request's language."""
+    body = get_lookup().answer(engine, facts, request_language(request), answer_format)
+    media_type = TURTLE_MEDIA_TYPE if answer_format == "turtle" else JSON_MEDIA_TYPE
+    return Response(body, mimetype=media_type)
 
 
-def facts_of_request(req: Request) -> Facts:
+def preferred_answer_format(req: Request) -> str:
+    """``turtle`` when the client prefers Turtle to JSON, else ``json``."""
+    best = req.accept_mimetypes.best_match(ANSWER_MEDIA_TYPES, default=JSON_MEDIA_TYPE)
+    return "turtle" if best == TURTLE_MEDIA_TYPE else "json"
+
+
+def facts_of_request(req: Request, engine: LookupEngine) -> Facts:
     """The facts of a lookup request: a JSON object or a case graph (Turtle, JSON-LD)."""
-    engine = get_engine()
     body = req.get_data()  # raises RequestEntityTooLarge beyond MAX_CONTENT_LENGTH
     if req.mimetype == JSON_MEDIA_TYPE:
         config = current_app.config
@@ -76,8 +80,7 @@ def facts_of_request(req: Request) -> Facts:
         return engine.facts_from_json(data)
     if req.mimetype in CASE_MEDIA_TYPES:
         case = read_case(ParseJob, body, req.mimetype)
-        as_of = req.args.get("asOf")
-        return engine.facts_from_case(case, as_of=_as_of(as_of))
+        return engine.facts_from_case(case, as_of=parse_date(req.args.get("asOf"), "asOf"))
     raise UnsupportedMediaType(
         f"send {JSON_MEDIA_TYPE} or a case graph ({', '.join(CASE_MEDIA_TYPES)})"
     )
@@ -97,19 +100,11 @@ def read_case(job_class: type[ParseJob], body: bytes, media_type: str, **job: ob
         return get_workers().run(work, float(config["VALIDATION_TIMEOUT"]), ticket)
 
 
-def _as_of(value: str | None) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise LookupInputError("asOf", f"{value!r} is not a date YYYY-MM-DD") from None
-
-
 @bp.post("/lookup")
 def lookup() -> Response:
-    facts = facts_of_request(request)
-    return answer_response(get_engine().lookup(facts, request_language(request)), request)
+    engine = get_engine()
+    facts = facts_of_request(request, engine)
+    return answer_response(engine, facts, preferred_answer_format(request))
 
 
 @bp.get("/vocabulary")
@@ -133,45 +128,23 @@ def validate() -> Response:
     return jsonify(report)
 
 
-# The status of each refusal; the first class of an error's MRO found here decides.
-STATUS_OF_ERROR: dict[type[Exception], int] = {
-    LookupInputError: 422,
-    UnreadableCaseError: 400,
-    InputTooDeepError: 400,
-    CaseTooLargeError: 413,
-    OverBudgetError: 429,
-}
-
-
-def error_response(error: Exception) -> tuple[Response, int]:
+@bp.errorhandler(LookupInputError)
+@bp.errorhandler(UnreadableCaseError)
+@bp.errorhandler(LimitError)
+@bp.errorhandler(WorkerError)
+@bp.errorhandler(JobFailedError)
+@bp.errorhandler(HTTPException)
+def refused(error: Exception) -> tuple[Response, int]:
     """Bad input as JSON: 400 malformed, 413 too large, 415 wrong type, 422 unacceptable facts,
-    429 over the client's fair share, 502/503 when a worker could not answer."""
+    429 over the client's fair share, 502/503 when a worker could not answer. Each error says
+    its status (Werkzeug's as ``code``), and what to fix in ``to_json`` where it says more
+    than its message."""
     if isinstance(error, HTTPException):
-        status = error.code or 400
-        return jsonify(error={"status": status, "message": error.description}), status
-    if isinstance(error, WorkerError | JobFailedError):
-        status = error.status
+        status, body = error.code or 400, {"message": error.description}
     else:
-        status = next(
-            STATUS_OF_ERROR[kind] for kind in type(error).__mro__ if kind in STATUS_OF_ERROR
-        )
-    body: dict[str, Any] = {"status": status, "message": str(error)}
-    if isinstance(error, LookupInputError):
-        body = {"status": status, **error.to_json()}
-    elif isinstance(error, UnreadableCaseError):
-        body["line"] = error.line
-    response = jsonify(error=body)
+        status = error.status
+        body = error.to_json() if hasattr(error, "to_json") else {"message": str(error)}
+    response = jsonify(error={"status": status, **body})
     if getattr(error, "retry_after", None) is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response, status
-
-
-for _error_class in (
-    LookupInputError,
-    UnreadableCaseError,
-    LimitError,
-    WorkerError,
-    JobFailedError,
-    HTTPException,
-):
-    bp.register_error_handler(_error_class, error_response)

@@ -3,14 +3,13 @@ answer has a shareable URL; ``/lookup.json`` and ``/lookup.ttl`` give the same a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
 from odr_kg.lookup import LookupInputError
-from odr_kg.web.api import get_engine, request_language
+from odr_kg.web.api import answer_response, get_engine, request_language
 
 bp = Blueprint("lookup", __name__)
 
@@ -231,25 +230,32 @@ def _answer_of_query() -> Any:
     )
 
 
+def _encoded_answer_of_query(answer_format: str) -> Response:
+    engine = get_engine()
+    return answer_response(
+        engine, engine.facts_from_json(request_of_form(request.args)), answer_format
+    )
+
+
 @bp.get("/lookup")
-def form() -> tuple[str, int] | str:
+def form() -> tuple[str, int]:
+    asked = request.args.get("role") or request.args.get("channel") or request.args.get("claim")
+    return _page(_answer_of_query().json if asked else None)
+
+
+def _page(answer: dict[str, Any] | None, error: LookupInputError | None = None) -> tuple[str, int]:
+    """The form, filled in from the query, with the answer, or with what to fix (422)."""
     lang = request_language(request)
     engine = get_engine()
     values = {key: request.args.get(key, "") for key in FORM_FIELDS}
-    answer, error, status = None, None, 200
     field_errors: dict[str, str] = {}
-    if request.args.get("role") or request.args.get("channel") or request.args.get("claim"):
-        try:
-            answer = _answer_of_query().json
-        except LookupInputError as problem:
-            error, status = problem, 422
-            for one in problem.errors:
-                key = INPUT_OF_FIELD.get(one.field, one.field)
-                allowed = f" ({', '.join(one.allowed)})" if one.allowed else ""
-                # The engine words its refusals in English; a page in another language says
-                # what to fix in its own words, keeping the allowed values.
-                wording = TEXT[lang].get("fieldErrors", {})
-                field_errors.setdefault(key, wording.get(key, one.message) + allowed)
+    for one in error.errors if error is not None else ():
+        key = INPUT_OF_FIELD.get(one.field, one.field)
+        allowed = f" ({', '.join(one.allowed)})" if one.allowed else ""
+        # The engine words its refusals in English; a page in another language says what to
+        # fix in its own words, keeping the allowed values.
+        wording = TEXT[lang].get("fieldErrors", {})
+        field_errors.setdefault(key, wording.get(key, one.message) + allowed)
     query = {key: value for key, value in request.args.items() if value}
     return render_template(
         "lookup.html",
@@ -264,22 +270,23 @@ def form() -> tuple[str, int] | str:
         json_url=url_for("lookup.as_json", **query),
         turtle_url=url_for("lookup.as_turtle", **query),
         other_lang_url=url_for("lookup.form", **{**query, "lang": "en" if lang == "zh" else "zh"}),
-    ), status
+    ), 200 if error is None else error.status
 
 
 @bp.get("/lookup.json")
 def as_json() -> Response:
-    answer = _answer_of_query()
-    return Response(
-        json.dumps(answer.json, ensure_ascii=False, indent=2), mimetype="application/json"
-    )
+    return _encoded_answer_of_query("json")
 
 
 @bp.get("/lookup.ttl")
 def as_turtle() -> Response:
-    return Response(_answer_of_query().turtle(), mimetype="text/turtle")
+    return _encoded_answer_of_query("turtle")
 
 
 @bp.errorhandler(LookupInputError)
-def unacceptable(error: LookupInputError) -> tuple[Response, int]:
-    return jsonify(error={"status": 422, **error.to_json()}), 422
+def unacceptable(error: LookupInputError) -> tuple[str | Response, int]:
+    """Facts that are not acceptable: the form again, saying what to fix, or for the answer's
+    JSON and Turtle addresses, the API's JSON error (422)."""
+    if request.endpoint == "lookup.form":
+        return _page(None, error)
+    return jsonify(error={"status": error.status, **error.to_json()}), error.status

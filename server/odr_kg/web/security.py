@@ -12,7 +12,7 @@ from flask import Flask, Request, Response, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge, RequestURITooLarge
 
 from odr_kg import guard
-from odr_kg.limits import ClientBudget, client_concurrency
+from odr_kg.client_budget import ClientBudget, client_concurrency
 
 POLICY_KEY = "odr_kg.outbound_policy"
 BUDGET_KEY = "odr_kg.client_budget"

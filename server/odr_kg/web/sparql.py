@@ -16,10 +16,7 @@ from flask import Blueprint, Response, current_app, request, url_for
 
 from odr_kg.jobs import JobFailedError, QueryAnswer, QueryJob, evaluate, read_outcome
 from odr_kg.limits import (
-    InvalidTimeoutError,
     LimitError,
-    OverBudgetError,
-    QueryTooLargeError,
     check_query_shape,
     query_timeout,
 )
@@ -27,13 +24,9 @@ from odr_kg.rdf import serialize_results, used_prefixes
 from odr_kg.sparql_protocol import (
     DESCRIPTION_MEDIA_TYPES,
     RESULT_MEDIA_TYPES,
-    ForbiddenQueryError,
-    MalformedRequestError,
     NotAcceptableError,
     ProtocolError,
     ProtocolRequest,
-    UnsupportedMediaTypeError,
-    UpdateRefusedError,
     is_operation,
     read_request,
     requested_media_type,
@@ -54,18 +47,6 @@ bp = Blueprint("sparql", __name__)
 HTML_MEDIA_TYPE = "text/html"
 
 TRUNCATED_HEADER = "X-ODR-Truncated"
-
-STATUS_OF_ERROR: dict[type[Exception], int] = {
-    MalformedRequestError: 400,
-    QuerySyntaxError: 400,
-    ForbiddenQueryError: 400,
-    UpdateRefusedError: 403,
-    NotAcceptableError: 406,
-    UnsupportedMediaTypeError: 415,
-    QueryTooLargeError: 400,
-    InvalidTimeoutError: 400,
-    OverBudgetError: 429,
-}
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
@@ -195,12 +176,7 @@ def _response(body: bytes, media_type: str) -> Response:
 def refuse(
     error: ProtocolError | QuerySyntaxError | LimitError | WorkerError | JobFailedError,
 ) -> Response:
-    if isinstance(error, WorkerError | JobFailedError):
-        status = error.status
-    else:
-        status = next(
-            STATUS_OF_ERROR[kind] for kind in type(error).__mro__ if kind in STATUS_OF_ERROR
-        )
+    status = error.status
     message = str(error)
     if isinstance(error, QuerySyntaxError):
         message = f"SPARQL syntax error: {error.message}"

@@ -1,0 +1,339 @@
+"""``odr-kg lookup --batch``: the lookup over a corpus of case graphs, set at a time.
+
+The cases are read from files (one case a ``.ttl``/``.nt``/``.jsonld`` file, one a named graph
+of a ``.trig``/``.nq`` file) and their facts taken as ``POST /api/lookup`` takes them
+(:meth:`LookupEngine.facts_from_case`). Then, a chunk of cases at a time, the case graphs of the
+whole chunk go into one store beside one copy of the knowledge graph and each rule runs once
+over all of them: the rules derive case-scoped findings (``?case lookup:finding ?f``), so the
+cases do not mix. What the rules derived is split by case and shaped into each case's answer by
+the same code as a single lookup's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from odr_kg.lookup import Facts, LookupEngine, LookupInputError, _AnswerShaper
+from odr_kg.validation import (
+    UnreadableCaseError,
+    case_format_for,
+    case_graph,
+    read_case_triples,
+)
+
+# Cases whose case graphs share the store at once: each rule runs once per chunk, and the memory
+# of a run stays bounded whatever the corpus. Not thousands: a rule's cost a case grows with
+# the chunk (likely because, without statistics, the engine may join provisions by channel
+# before their other patterns, and the cases have a channel too); 50 was the fastest of 10, 25,
+# 50 and 200 measured (see bench/NOTES.md).
+CHUNK_SIZE = 50
+DATASET_FORMATS = {".trig": ox.RdfFormat.TRIG, ".nq": ox.RdfFormat.N_QUADS}
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+@dataclass
+class CaseSource:
+    """One case graph as read: where from, and its triples or why it cannot be read."""
+
+    source: str
+    triples: list[ox.Triple] | None = None
+    error: dict[str, Any] | None = None
+
+
+@dataclass
+class Outcome:
+    """One case's line of the output and, with the answer, the statements the rules derived."""
+
+    line: dict[str, Any]
+    derived: list[ox.Triple]
+
+    @property
+    def failed(self) -> bool:
+        return "error" in self.line
+
+
+def case_sources(paths: Sequence[Path]) -> Iterator[CaseSource]:
+    """Every case graph of ``paths`` (files, in the order given), one at a time."""
+    for path in paths:
+        suffix = path.suffix.lower()
+        if suffix in DATASET_FORMATS:
+            yield from _dataset_cases(path, DATASET_FORMATS[suffix])
+            continue
+        try:
+            case_format_for(path.name)
+            yield CaseSource(str(path), triples=read_case_triples(path))
+        except UnreadableCaseError as error:
+            yield CaseSource(str(path), error=_unreadable(error))
+
+
+def _dataset_cases(path: Path, rdf_format: ox.RdfFormat) -> Iterator[CaseSource]:
+    """One case a named graph of a TriG or N-Quads file, read as a stream: a graph's
+    statements must come together (as every dump of a store writes them); a graph met again
+    after another is refused, and so is a statement outside any named graph."""
+    done: set[str] = set()
+    current: str | None = None
+    triples: list[ox.Triple] = []
+    outside = 0
+    try:
+        with path.open("rb") as data:
+            for quad in ox.parse(data, rdf_format, rename_blank_nodes=True):
+                if isinstance(quad.graph_name, ox.DefaultGraph):
+                    outside += 1
+                    continue
+                name = quad.graph_name.value
+                if name != current:
+                    if current is not None:
+                        done.add(current)
+                        yield CaseSource(f"{path} <{current}>", triples=triples)
+                    if name in done:
+                        yield CaseSource(
+                            f"{path} <{name}>",
+                            error={
+                                "message": "the graph's statements are not together in the "
+                                "file; its earlier statements were answered on their own"
+                            },
+                        )
+                    current, triples = name, []
+                triples.append(quad.triple)
+    except SyntaxError as error:
+        yield CaseSource(str(path), error={"message": error.msg, "line": error.lineno})
+        return
+    except (OSError, ValueError) as error:
+        message = getattr(error, "strerror", None) or str(error)
+        yield CaseSource(str(path), error={"message": message})
+        return
+    if current is not None:
+        yield CaseSource(f"{path} <{current}>", triples=triples)
+    if outside:
+        yield CaseSource(
+            str(path),
+            error={
+                "message": f"{outside} statement(s) outside any named graph: one case a named graph"
+            },
+        )
+
+
+def _unreadable(error: UnreadableCaseError) -> dict[str, Any]:
+    body: dict[str, Any] = {"message": error.message}
+    if error.line is not None:
+        body["line"] = error.line
+    return body
+
+
+class BatchLookup:
+    """Answers many cases with the rules of ``engine``, ``chunk_size`` cases a store."""
+
+    def __init__(
+        self,
+        engine: LookupEngine,
+        as_of: dt.date | None = None,
+        lang: str = "en",
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
+        self.engine = engine
+        self.as_of = as_of or dt.date.today()
+        self.lang = lang
+        self.chunk_size = chunk_size
+        lookup = engine.prefixes["lookup"]
+        self._finding = lookup + "finding"
+        self._store: ox.Store | None = None
+
+    def run(self, sources: Iterable[CaseSource]) -> Iterator[Outcome]:
+        """One outcome a case, in the order of ``sources``."""
+        chunk: list[tuple[CaseSource, str | None, Facts | None, dict | None]] = []
+        iris: set[str] = set()
+        for source in sources:
+            entry = self._read(source)
+            iri = entry[1]
+            # A case IRI given twice in one chunk would share its findings: a chunk of its own.
+            if len(chunk) >= self.chunk_size or (iri is not None and iri in iris):
+                yield from self._answer(chunk)
+                chunk, iris = [], set()
+            chunk.append(entry)
+            if iri is not None:
+                iris.add(iri)
+        yield from self._answer(chunk)
+
+    def _read(self, source: CaseSource) -> tuple[CaseSource, str | None, Facts | None, dict | None]:
+        if source.triples is None:
+            return source, None, None, source.error
+        cases = {
+            t.subject
+            for t in source.triples
+            if t.predicate.value == RDF_TYPE and t.object.value == self.engine._odr + "Case"
+        }
+        iri = next((c.value for c in cases if isinstance(c, ox.NamedNode)), None)
+        try:
+            facts = self.engine.facts_from_case(case_graph(source.triples), as_of=self.as_of)
+        except LookupInputError as error:
+            return source, iri, None, error.to_json()
+        return source, iri, facts, None
+
+    def _answer(
+        self, chunk: list[tuple[CaseSource, str | None, Facts | None, dict | None]]
+    ) -> Iterator[Outcome]:
+        if not chunk:
+            return
+        engine = self.engine
+        nodes: list[ox.NamedNode | None] = []
+        case_triples: list[ox.Triple] = []
+        for number, (_source, iri, facts, _error) in enumerate(chunk):
+            if facts is None:
+                nodes.append(None)
+                continue
+            # A case without an IRI is reasoned about under one made for this run.
+            node = ox.NamedNode(iri or f"urn:odr-kg:lookup:batch-case:{number}")
+            nodes.append(node)
+            case_triples += engine.case_triples(facts, node)
+        derived = self._run_rules(case_triples)
+        by_case = self._split(derived, {node for node in nodes if node is not None})
+        for (source, iri, facts, error), node in zip(chunk, nodes, strict=True):
+            if facts is None or node is None:
+                line: dict[str, Any] = {"case": iri, "source": source.source, "error": error}
+                yield Outcome(line, [])
+                continue
+            mine = by_case.get(node, [])
+            answer = _AnswerShaper(engine, facts, mine, self.lang).shape()
+            line = {"case": iri, "answer": answer}
+            if iri is None:
+                line["source"] = source.source
+            as_of = ox.Literal(
+                facts.as_of.isoformat(),
+                datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#date"),
+            )
+            stated = [ox.Triple(node, ox.NamedNode(engine.prefixes["lookup"] + "asOf"), as_of)]
+            yield Outcome(line, stated + mine if iri is not None else [])
+
+    def _run_rules(self, case_triples: list[ox.Triple]) -> list[ox.Triple]:
+        """Every rule once over the chunk's case graphs and one copy of the knowledge graph,
+        made once and taken back to the knowledge graph alone after each chunk."""
+        if self._store is None:
+            # Copied as each thread's copy is, in the same order (see LookupEngine._run_rules).
+            self._store = ox.Store()
+            self._store.extend(self.engine._store)
+        store = self._store
+        added = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in case_triples]
+        derived: list[ox.Triple] = []
+        try:
+            store.extend(added)
+            for _name, rule in self.engine.rules:
+                result = list(store.query(rule))
+                quads = [
+                    ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in result
+                ]
+                store.extend(quads)
+                added += quads
+                derived += result
+        finally:
+            # Nothing the rules derive is a statement of the knowledge graph (they are of cases
+            # and findings): all of it goes.
+            for quad in added:
+                store.remove(quad)
+        return derived
+
+    def _split(
+        self, derived: list[ox.Triple], cases: set[ox.NamedNode]
+    ) -> dict[ox.NamedNode, list[ox.Triple]]:
+        """The derived statements of each case, in the order derived: of the case, of its
+        findings, and of the nodes its findings name (a cap)."""
+        owner: dict[Any, ox.NamedNode] = {case: case for case in cases}
+        for triple in derived:
+            if triple.predicate.value == self._finding and triple.subject in cases:
+                owner[triple.object] = triple.subject
+        for triple in derived:
+            if isinstance(triple.object, ox.BlankNode) and triple.subject in owner:
+                owner.setdefault(triple.object, owner[triple.subject])
+        by_case: dict[ox.NamedNode, list[ox.Triple]] = {}
+        for triple in derived:
+            case = owner.get(triple.subject)
+            if case is not None:
+                by_case.setdefault(case, []).append(triple)
+        return by_case
+
+
+# The command line ------------------------------------------------------------------------
+
+# The named graph (under the store's base) that --into-store writes the findings into.
+FINDINGS_GRAPH = "findings"
+# Findings written to the store in one transaction (one request to an external store).
+STORE_BATCH = 20_000
+
+
+def run_batch(args: Any) -> int:
+    """``odr-kg lookup --batch PATH... --out FILE.jsonl [--as-of] [--into-store]``."""
+    import json
+    import sys
+
+    from odr_kg.case_commands import CASE_SUFFIXES, case_files
+    from odr_kg.command_line import EXIT_DATA_ERROR, EXIT_OK, EXIT_USAGE, store_of
+
+    if args.out is None:
+        print("odr-kg: lookup --batch needs --out FILE.jsonl", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+    except ValueError as error:
+        print(f"odr-kg: --as-of: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    store = store_of(args)
+    engine = LookupEngine(store)
+    batch = BatchLookup(engine, as_of, args.lang, args.chunk or CHUNK_SIZE)
+    paths = case_files(args.batch, (*CASE_SUFFIXES, *DATASET_FORMATS))
+    graph = store.graph_iri(FINDINGS_GRAPH)
+    pending: list[ox.Triple] = []
+    first_write = True
+
+    def write_findings(final: bool = False) -> None:
+        nonlocal pending, first_write
+        if (final or len(pending) >= STORE_BATCH) and (pending or first_write):
+            # Each run replaces the findings of the one before: one as-of date, one corpus.
+            store.add_graphs({graph: pending}, replace=first_write)
+            pending, first_write = [], False
+
+    answered = failed = 0
+    try:
+        output = open(args.out, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError as error:
+        print(f"odr-kg: cannot write {args.out}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
+    with output, _progress() as bar:
+        for outcome in batch.run(case_sources(paths)):
+            output.write(json.dumps(outcome.line, ensure_ascii=False) + "\n")
+            if outcome.failed:
+                failed += 1
+                error = outcome.line["error"]
+                line = f":{error['line']}" if error.get("line") else ""
+                field = f"{error['field']}: " if error.get("field") else ""
+                bar.write(
+                    f"odr-kg: cannot answer {outcome.line['source']}{line}: "
+                    f"{field}{error['message']}",
+                    file=sys.stderr,
+                )
+            else:
+                answered += 1
+            if args.into_store:
+                pending += outcome.derived
+                write_findings()
+            bar.update()
+    if args.into_store:
+        write_findings(final=True)
+        store.infer()
+        store.close()
+    where = f"; findings in <{graph}>" if args.into_store else ""
+    print(f"{answered} cases answered, {failed} could not be read{where}", file=sys.stderr)
+    return EXIT_DATA_ERROR if failed else EXIT_OK
+
+
+def _progress() -> Any:
+    """A progress bar on stderr when it is a terminal; else nothing (the count comes last)."""
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(desc="lookup", unit="case", disable=None, file=sys.stderr)

@@ -1,0 +1,149 @@
+"""``odr-kg lookup --batch``: the answers of a corpus, set at a time, are the answers of
+``POST /api/lookup`` case by case; a case that cannot be read gets an error line; the findings
+go into the store for SPARQL."""
+
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from odr_kg import resources
+from odr_kg.cli import main
+from odr_kg.lookup import LookupEngine
+from odr_kg.store import KnowledgeStore
+from odr_kg.stores import open_store
+from odr_kg.validation import read_case_file
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from generate_cases import KG, generate, write  # noqa: E402
+
+AS_OF = "2026-11-27"
+CAPPED_BELOW_PAID = "18-advance-refunds-capped-below-the-amount-paid.rq"
+
+
+def lines_of(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """36 generated cases (a tenth of them faulty): 24 files of one case, 12 named graphs of
+    one N-Quads file."""
+    folder = tmp_path_factory.mktemp("corpus")
+    cases = list(generate(36, seed=11))
+    write(iter(cases[:24]), folder / "files", None)
+    write(iter(cases[24:]), None, folder / "more.nq")
+    return folder
+
+
+def test_batch_answers_are_the_apis(corpus: Path, client: FlaskClient, tmp_path: Path) -> None:
+    out = tmp_path / "answers.jsonl"
+    # Chunks of 5: several chunks, each with several cases in the store at once.
+    status = main(
+        ["lookup", "--batch", str(corpus), "--as-of", AS_OF, "--out", str(out), "--chunk", "5"]
+    )
+    lines = lines_of(out)
+    assert len(lines) == 36
+    assert status == (1 if any("error" in line for line in lines) else 0)
+    by_case = {case.name: case for case in generate(36, seed=11)}
+    answered = 0
+    for line in lines:
+        name = line["case"].split("/")[-2]
+        turtle = "\n".join(by_case[name].lines).encode()
+        response = client.post(f"/api/lookup?asOf={AS_OF}", data=turtle, content_type="text/turtle")
+        if "error" in line:
+            assert response.status_code == 422
+            assert response.get_json()["error"]["field"] == line["error"]["field"]
+            continue
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert set(line) == {"case", "answer"}
+        assert line["answer"] == response.get_json(), line["case"]
+        answered += 1
+    assert answered >= 30
+
+
+def test_a_case_that_cannot_be_read_gets_an_error_line(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    (folder / "a-broken.ttl").write_text("@prefix broken", encoding="utf-8")
+    good = ROOT / "cases" / "trade-assurance-non-delivery.ttl"
+    (folder / "b-good.ttl").write_bytes(good.read_bytes())
+    (folder / "c-two-cases.ttl").write_text(
+        "<urn:x:1> a <https://w3id.org/odr-kg/def/Case> .\n"
+        "<urn:x:2> a <https://w3id.org/odr-kg/def/Case> .\n",
+        encoding="utf-8",
+    )
+    (folder / "d-outside.nq").write_text(
+        f"<urn:x:3> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <{KG}def/Case> .\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "answers.jsonl"
+    assert main(["lookup", "--batch", str(folder), "--as-of", AS_OF, "--out", str(out)]) == 1
+    broken, answered, two, outside = lines_of(out)
+    assert broken["source"].endswith("a-broken.ttl") and broken["error"]["line"] == 1
+    assert broken["case"] is None
+    assert answered["case"] == "https://example.org/cases/ta-0001/case"
+    assert answered["answer"]["enforcement"]["advanceRefund"]["cap"] == {
+        "amount": "5000.00",
+        "currency": "USD",
+    }
+    assert two["error"]["field"] == "odr:Case" and two["source"].endswith("c-two-cases.ttl")
+    assert "outside any named graph" in outside["error"]["message"]
+    assert "1 cases answered, 3 could not be read" in capsys.readouterr().err
+
+
+def test_into_store_lets_sparql_ask_over_the_findings(corpus: Path, tmp_path: Path) -> None:
+    store_path = str(tmp_path / "store")
+    files = corpus / "files"
+    assert main(["cases", "import", str(files), "--store", store_path]) == 0
+    out = tmp_path / "answers.jsonl"
+    main(
+        ["lookup", "--batch", str(files), "--as-of", AS_OF, "--out", str(out)]
+        + ["--store", store_path, "--into-store", "--chunk", "7"]
+    )
+    lines = [line for line in lines_of(out) if "answer" in line]
+    # The expected rows, from the answers and the amounts paid in the case graphs.
+    store = open_store(path=store_path)
+    engine = LookupEngine(store)
+    expected: dict[str, list[Decimal]] = {}
+    for line in lines:
+        cap = line["answer"]["enforcement"]["advanceRefund"]["cap"]
+        if cap is None:
+            continue
+        name = line["case"].split("/")[-2]
+        facts = engine.facts_from_case(read_case_file(files / f"{name}.nt"))
+        assert facts.paid is not None and facts.paid.currency == cap["currency"]
+        if Decimal(cap["amount"]) < facts.paid.amount:
+            expected.setdefault(cap["currency"], []).append(
+                facts.paid.amount - Decimal(cap["amount"])
+            )
+    assert expected, "the corpus should have advance refunds capped below the amount paid"
+    (entry,) = [e for e in resources.data_files("queries") if e.name == CAPPED_BELOW_PAID]
+    rows = list(store.query(entry.read_text(encoding="utf-8")))
+    assert [
+        (row["currency"].value, int(row["cases"].value), Decimal(row["largestGap"].value))
+        for row in rows
+    ] == [(currency, len(gaps), max(gaps)) for currency, gaps in sorted(expected.items())]
+    # Every answered case has its findings in the graph the README names, and only there.
+    findings = f"{store.base}graph/findings"
+    counted = store.query(
+        f"SELECT (COUNT(DISTINCT ?case) AS ?n) WHERE {{ GRAPH <{findings}> {{ ?case "
+        "<https://w3id.org/odr-kg/def/lookup/finding> ?f } }"
+    )
+    assert int(next(iter(counted))["n"].value) == len(lines)
+    store.close()
+
+
+def test_the_question_over_findings_gives_no_rows_on_the_packaged_data(
+    store: KnowledgeStore,
+) -> None:
+    (entry,) = [e for e in resources.data_files("queries") if e.name == CAPPED_BELOW_PAID]
+    assert list(store.query(entry.read_text(encoding="utf-8"))) == []
