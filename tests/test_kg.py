@@ -113,3 +113,28 @@ def test_wikidata_links_are_only_the_listed_ids(store: KnowledgeStore) -> None:
 def test_report_graph_is_shacl(kg_validator: ShapesValidator) -> None:
     report = kg_validator.validate(source="kg")
     assert (None, RDF.type, SH.ValidationReport) in report.graph
+
+
+def test_each_claim_type_handled_or_not_in_a_channel_is_stated_by_a_provision(
+    store: KnowledgeStore,
+) -> None:
+    """The answer cites the provision (odr:handlesClaim, odr:excludesClaim) for the fact that
+    the claim type records (odr:handledIn, odr:notHandledIn): the two must say the same."""
+
+    def pairs(pattern: str) -> set[tuple[str, str, str]]:
+        rows = store.query(
+            f"""PREFIX odr: <{BASE}def/>
+            SELECT DISTINCT ?claim ?channel ?handled WHERE {{ {pattern} }}"""
+        )
+        return {(r["claim"].value, r["channel"].value, r["handled"].value) for r in rows}
+
+    on_claims = pairs(
+        "{ ?claim odr:handledIn ?channel BIND(true AS ?handled) } UNION "
+        "{ ?claim odr:notHandledIn ?channel BIND(false AS ?handled) }"
+    )
+    in_provisions = pairs(
+        "?p odr:channel ?channel . "
+        "{ ?p odr:handlesClaim ?claim BIND(true AS ?handled) } UNION "
+        "{ ?p odr:excludesClaim ?claim BIND(false AS ?handled) }"
+    )
+    assert on_claims and on_claims == in_provisions

@@ -62,7 +62,7 @@ def test_escalation_days_of_both_versions_are_dated_with_the_conflict(engine: Lo
         "2026-11-09": "Alibaba.com buyer help 20155175, newer version",
     }
     assert any("conflict" in caveat for caveat in answer["caveats"])
-    assert any("which claim type each article covers" in caveat for caveat in answer["caveats"])
+    assert any("which claim types it covers" in caveat for caveat in answer["caveats"])
 
 
 def test_the_cap_is_never_above_what_was_paid(engine: LookupEngine) -> None:

@@ -122,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     for option in ("paid", "guarantee"):
         lookup.add_argument(f"--{option}", metavar="AMOUNT CURRENCY", nargs=2)
     lookup.add_argument(
+        "--contract-forum-exclusive",
+        metavar="true|false",
+        help="whether the contract's foreign-court clause is exclusive (default: not known)",
+    )
+    lookup.add_argument(
         "--received-on",
         metavar="YYYY-MM-DD",
         help='date of confirmed receipt (Secure Payment: "Confirm: Order Received")',
@@ -219,6 +224,10 @@ def run_lookup(args: argparse.Namespace) -> int:
         "channel": args.channel,
         "claim": args.claim,
         "contractForum": args.contract_forum,
+        # true and false as the JSON's booleans; anything else is passed on to be refused.
+        "contractForumExclusive": {"true": True, "false": False}.get(
+            args.contract_forum_exclusive, args.contract_forum_exclusive
+        ),
         "receivedOn": args.received_on,
         "goodsReceivedOn": args.goods_received_on,
         "openedOn": args.opened_on,

@@ -66,7 +66,11 @@ REQUEST_KEYS = (
     "asOf",
     "dissatisfiedWithDecision",
     "contractForum",
+    "contractForumExclusive",
 )
+# The forum choices whose clause may be exclusive or not (the Chinese courts are open to a
+# buyer only without an exclusive foreign-court clause: CJO, "Can I sue a supplier in China").
+EXCLUSIVE_CHOICES = ("foreign-court",)
 
 
 class LookupInputError(ValueError):
@@ -128,6 +132,8 @@ class Facts:
     opened_on: dt.date | None = None
     goods_received_on: dt.date | None = None
     clause_forum: str | None = None
+    # Whether the contract's foreign-court clause is exclusive; None: not known.
+    contract_forum_exclusive: bool | None = None
 
 
 def format_amount(amount: Decimal) -> str:
@@ -381,6 +387,17 @@ class LookupEngine:
         ]
         if facts.clause_forum is not None:
             triples.append(ox.Triple(clause, iri("forum"), ox.NamedNode(facts.clause_forum)))
+        if facts.contract_forum_exclusive is not None:
+            triples.append(
+                ox.Triple(
+                    clause,
+                    iri("exclusiveJurisdiction"),
+                    ox.Literal(
+                        "true" if facts.contract_forum_exclusive else "false",
+                        datatype=ox.NamedNode(XSD + "boolean"),
+                    ),
+                )
+            )
         if facts.dissatisfied:
             objection = node("objection")
             triples += [
@@ -416,6 +433,8 @@ class LookupEngine:
             if request.get("contractForum") is not None
             else "unknown"
         )
+        exclusive_key = "contractForumExclusive"
+        exclusive = read(_exclusive, request.get(exclusive_key), contract_forum, exclusive_key)
         paid = read(_money, request.get("paid"), "paid")
         guarantee = read(_money, request.get("guarantee"), "guarantee")
         read(_same_currency, paid, guarantee)
@@ -460,6 +479,7 @@ class LookupEngine:
             contract_forum=contract_forum,
             opened_on=opened_on,
             goods_received_on=goods_received_on,
+            contract_forum_exclusive=exclusive,
         )
 
     def claims_of_role(self, role: str) -> list[str]:
@@ -538,6 +558,7 @@ class LookupEngine:
         received_on = goods_received_on = None
         contract_forum = "unknown"
         clause_forum = None
+        exclusive = None
         if order is not None:
             paid = _case_money(case_graph, order, odr.amountPaid, "odr:amountPaid")
             guarantee = _case_money(case_graph, order, odr.guaranteeAmount, "odr:guaranteeAmount")
@@ -554,6 +575,10 @@ class LookupEngine:
                 contract_forum = concept(odr.forumChoice, "contractForum", clause)
                 forum = case_graph.value(clause, odr.forum)
                 clause_forum = str(forum) if isinstance(forum, rdflib.URIRef) else None
+                given = case_graph.value(clause, odr.exclusiveJurisdiction)
+                if given is not None:
+                    value = given.toPython() if isinstance(given, rdflib.Literal) else given
+                    exclusive = _exclusive(value, contract_forum, "odr:exclusiveJurisdiction")
         _same_currency(paid, guarantee)
         opened = case_graph.value(case, odr.openedOn)
         role, claim = roles[0], concept(odr.claimType, "claim")
@@ -573,6 +598,7 @@ class LookupEngine:
             opened_on=parse_date(str(opened) if opened is not None else None, "odr:openedOn"),
             goods_received_on=goods_received_on,
             clause_forum=clause_forum,
+            contract_forum_exclusive=exclusive,
         )
 
 
@@ -584,6 +610,23 @@ def load_rules(base: str = resources.DEFAULT_BASE) -> list[tuple[str, str]]:
         key=lambda entry: entry.name,
     )
     return [(entry.name, resources.read_data_text(entry, base)) for entry in entries]
+
+
+def _exclusive(value: Any, contract_forum: str | None, name: str) -> bool | None:
+    """Whether the contract's forum clause is exclusive: true, false, or absent (not known);
+    said only of a clause that gives jurisdiction to a foreign court."""
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise LookupInputError(name, "must be true or false (absent: not known)", ["true", "false"])
+    if contract_forum not in EXCLUSIVE_CHOICES:
+        raise LookupInputError(
+            name,
+            "says whether a foreign-court clause is exclusive: give it only with contractForum "
+            + " or ".join(EXCLUSIVE_CHOICES),
+            ["true", "false"],
+        )
+    return value
 
 
 def _money(value: Any, name: str) -> Money | None:
@@ -796,6 +839,7 @@ class _AnswerShaper:
         for predicates in self.graph.values():
             for caveat in predicates.get(self.lk + "caveat", []):
                 self._caveat(caveat.value.rsplit("/", 1)[-1])
+        self._tension_caveats()
         self._knowledge_caveats()
         return {
             "stages": stages,
@@ -953,6 +997,8 @@ class _AnswerShaper:
                         "notation": engine.notation(family),
                         "label": engine.label(family, self.lang),
                     },
+                    "reason": self._text(remedy, "reason"),
+                    "notStated": self._silences(family),
                     "legalBasis": self.basis(remedy),
                 }
             )
@@ -1018,6 +1064,35 @@ class _AnswerShaper:
                 }
             )
         return sorted(objections, key=lambda o: o["approach"] or "")
+
+    def _tension_caveats(self) -> None:
+        """A caveat for each pair of statements the rules found in tension (lookup:tension):
+        both statements, each with its sources and their dates where the sources give one."""
+        engine = self.engine
+        for subject in list(self.graph):
+            for other in [o.value for o in self._derived(subject, "tension")]:
+                for statement in [o.value for o in self._derived(subject, "basedOn")]:
+                    if other in engine._iris(statement, self.odr + "inTensionWith"):
+                        self._caveat(
+                            "caveatTension",
+                            a=engine.label(statement, self.lang),
+                            sourceA=self._sources_in_words(statement),
+                            b=engine.label(other, self.lang),
+                            sourceB=self._sources_in_words(other),
+                        )
+
+    def _sources_in_words(self, statement: str) -> str:
+        engine = self.engine
+        parts = []
+        for source in engine._iris(statement, DCTERMS + "source"):
+            url = engine._first(source, SCHEMA + "url") or source
+            date = engine._first(source, DCTERMS + "date")
+            parts.append(
+                self._frame("frameSourceDated").format(url=url, date=date)
+                if date
+                else self._frame("frameSourceUndated").format(url=url)
+            )
+        return "; ".join(parts)
 
     def _knowledge_caveats(self) -> None:
         """Caveats where the knowledge graph says a source is silent, conflicting or weak."""

@@ -87,6 +87,7 @@ class ODR(DefinedNamespace):
     fullyInForceOn: URIRef
     requiresAmount: URIRef
     satisfies: URIRef
+    routeCondition: URIRef
     claimTypeCovered: URIRef
     complainant: URIRef
     confidence: URIRef
@@ -108,6 +109,9 @@ class ODR(DefinedNamespace):
     goodsReceivedOn: URIRef
     guaranteeAmount: URIRef
     handledIn: URIRef
+    handlesClaim: URIRef
+    excludesClaim: URIRef
+    inTensionWith: URIRef
     inVersion: URIRef
     legalBasis: URIRef
     memberLocation: URIRef

@@ -27,6 +27,7 @@ FORM_FIELDS = (
     "asOf",
     "dissatisfiedWithDecision",
     "contractForum",
+    "contractForumExclusive",
 )
 TEXT = {
     "en": {
@@ -43,6 +44,12 @@ TEXT = {
         "asOf": "As of (default today)",
         "dissatisfied": "I am dissatisfied with Alibaba's decision",
         "contractForum": "Dispute clause of the contract",
+        "contractForumExclusive": "Is the foreign-court clause exclusive?",
+        "exclusiveValues": {
+            "": "not known",
+            "true": "yes, exclusive",
+            "false": "no, not exclusive",
+        },
         "submit": "Look up",
         "answer": "Answer",
         "applies": "applies",
@@ -87,6 +94,7 @@ TEXT = {
             "applies": "applies",
             "does-not-apply": "does not apply",
             "conditional": "applies only if the conditions hold",
+            "discretionary": "possible, at Alibaba's discretion",
             "out-of-time": "out of time",
         },
         "none": "none",
@@ -94,6 +102,7 @@ TEXT = {
             "applies": "applies",
             "does-not-apply": "does not apply",
             "conditional": "conditional",
+            "discretionary": "at Alibaba's discretion",
             "out-of-time": "out of time",
         },
     },
@@ -111,6 +120,8 @@ TEXT = {
         "asOf": "查询日期（默认今天）",
         "dissatisfied": "我对阿里巴巴的决定不满",
         "contractForum": "合同争议解决条款",
+        "contractForumExclusive": "外国法院管辖条款是否为专属管辖？",
+        "exclusiveValues": {"": "不明", "true": "是，专属管辖", "false": "否，非专属管辖"},
         "submit": "查询",
         "answer": "结果",
         "applies": "适用",
@@ -155,6 +166,7 @@ TEXT = {
             "applies": "适用",
             "does-not-apply": "不适用",
             "conditional": "须满足条件方适用",
+            "discretionary": "可能，由阿里巴巴自行裁量",
             "out-of-time": "已逾期",
         },
         "none": "无",
@@ -162,6 +174,7 @@ TEXT = {
             "applies": "适用",
             "does-not-apply": "不适用",
             "conditional": "附条件",
+            "discretionary": "自行裁量",
             "out-of-time": "已逾期",
         },
         "fieldErrors": {
@@ -169,6 +182,7 @@ TEXT = {
             "channel": "请选择订单类型",
             "claim": "请选择与您的角色相符的投诉类型",
             "contractForum": "请选择合同的争议解决条款",
+            "contractForumExclusive": "仅在合同约定外国法院管辖时说明是否为专属管辖",
             "paidAmount": "请输入不带指数的十进制金额，例如 12000.00（最多18位数字）",
             "guaranteeAmount": "请输入不带指数的十进制金额，例如 5000.00（最多18位数字）",
             "paidCurrency": "请输入三个大写字母的币种代码，例如 USD",
@@ -203,6 +217,12 @@ def request_of_form(args: Mapping[str, str]) -> dict[str, Any]:
             lookup_request[name] = {"amount": amount, "currency": (currency or "").upper()}
     for name in ("receivedOn", "goodsReceivedOn", "openedOn", "asOf"):
         lookup_request[name] = args.get(name) or None
+    # "true" and "false" are the form's yes and no; anything else is passed on to be refused.
+    exclusive = args.get("contractForumExclusive") or None
+    if exclusive is not None:
+        lookup_request["contractForumExclusive"] = {"true": True, "false": False}.get(
+            exclusive, exclusive
+        )
     lookup_request["dissatisfiedWithDecision"] = args.get("dissatisfiedWithDecision") in (
         "true",
         "on",

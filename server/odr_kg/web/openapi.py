@@ -60,10 +60,34 @@ _MONEY = {
 }
 _STATUS = {
     "type": "string",
-    "enum": ["applies", "does-not-apply", "conditional", "out-of-time"],
+    "enum": ["applies", "does-not-apply", "conditional", "out-of-time", "discretionary"],
     "description": "applies: with no unmet or unknown condition; conditional: only if the "
     "listed conditions hold; out-of-time: a sourced time limit has passed (the source's own "
-    "exception, if any, is named).",
+    "exception, if any, is named); discretionary (a decision's remedy only): a possible "
+    "outcome at Alibaba's sole discretion, never one that applies.",
+}
+_DECISION = {
+    "type": "object",
+    "properties": {
+        "remedy": {"type": "string"},
+        "iri": {"type": "string"},
+        "label": {"type": "string"},
+        "status": _STATUS,
+        "enforceable": {
+            "type": ["boolean", "null"],
+            "description": "false where the sources deny Alibaba the power to compel it; "
+            "null where they are silent.",
+        },
+        "family": {"type": "object"},
+        "reason": {"type": ["string", "null"]},
+        "notStated": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "What the sources leave unstated about the remedy's decision "
+            "family (which claim types it covers).",
+        },
+        "legalBasis": {"type": "array", "items": {"type": "object"}},
+    },
 }
 _DEADLINE = {
     "type": "object",
@@ -109,7 +133,7 @@ _ANSWER = {
                 },
             },
         },
-        "decisions": {"type": "array", "items": {"type": "object"}},
+        "decisions": {"type": "array", "items": _DECISION},
         "enforcement": {"type": "object"},
         "objections": {"type": "array", "items": {"type": "object"}},
         "caveats": {"type": "array", "items": {"type": "string"}},
@@ -184,6 +208,15 @@ SPEC: dict[str, Any] = {
                                     "asOf": {"type": "string", "format": "date"},
                                     "dissatisfiedWithDecision": {"type": "boolean"},
                                     "contractForum": {"type": "string"},
+                                    "contractForumExclusive": {
+                                        "type": "boolean",
+                                        "description": "With contractForum foreign-court "
+                                        "only: whether that clause is exclusive. Absent: not "
+                                        "known, and 'no exclusive foreign-court jurisdiction "
+                                        "agreement' stays a condition of the Chinese courts' "
+                                        "possibility for a buyer. Any other value, or one "
+                                        "given with another contractForum, is refused (422).",
+                                    },
                                 },
                             }
                         },
