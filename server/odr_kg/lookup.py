@@ -187,6 +187,7 @@ class LookupEngine:
                     objects.append(quad.object)
         self._instances_of: dict[str, list[str]] = {}
         self._bases: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._texts: dict[tuple[str, tuple[str, ...], str], str | None] = {}
         self.rules = load_rules(store.base)
         self.prefixes = {**store.prefixes, "lookup": self._lookup_ns}
         self.vocabulary = self._vocabulary()
@@ -212,7 +213,14 @@ class LookupEngine:
 
     def text(self, iri: str, predicates: Iterable[str], lang: str = "en") -> str | None:
         """The first of ``predicates`` that gives ``iri`` a literal in ``lang``, else in
-        English; ``None`` when none does."""
+        English; ``None`` when none does. Of the knowledge graph alone, which the engine never
+        changes: each is looked up once (an answer asks for about a hundred labels and frames)."""
+        key = (iri, tuple(predicates), lang)
+        if key not in self._texts:
+            self._texts[key] = self._read_text(iri, key[1], lang)
+        return self._texts[key]
+
+    def _read_text(self, iri: str, predicates: Iterable[str], lang: str) -> str | None:
         for predicate in predicates:
             literals = [o for o in self._values(iri, predicate) if isinstance(o, ox.Literal)]
             for wanted in (lang, "en"):
@@ -667,17 +675,14 @@ class _AnswerShaper:
         # What the rules derived, by the resource it is about: a finding's statements are read
         # as statements about its lookup:about (the derived statements are of one case).
         about = engine._lookup_ns + "about"
-        subjects = {
-            triple.subject.value: triple.object.value
-            for triple in derived
-            if triple.predicate.value == about
-        }
+        # Each term read once (reading one from a triple makes a new object each time).
+        rows = [(s.value, p.value, o) for s, p, o in derived]
+        subjects = {s: o.value for s, p, o in rows if p == about}
         self.graph: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
-        for triple in derived:
-            key = subjects.get(triple.subject.value, triple.subject.value)
-            objects = self.graph[key][triple.predicate.value]
-            if triple.object not in objects:
-                objects.append(triple.object)
+        for s, p, o in rows:
+            objects = self.graph[subjects.get(s, s)][p]
+            if o not in objects:
+                objects.append(o)
         self.used: list[str] = []
         self.caveats: list[str] = []
 
