@@ -21,9 +21,9 @@ import pyoxigraph as ox
 
 from odr_kg.lookup import Facts, LookupEngine, LookupInputError, _AnswerShaper
 from odr_kg.validation import (
+    CaseStatements,
     UnreadableCaseError,
     case_format_for,
-    case_graph,
     read_case_triples,
 )
 
@@ -169,7 +169,7 @@ class BatchLookup:
         }
         iri = next((c.value for c in cases if isinstance(c, ox.NamedNode)), None)
         try:
-            facts = self.engine.facts_from_case(case_graph(source.triples), as_of=self.as_of)
+            facts = self.engine.facts_from_case(CaseStatements(source.triples), as_of=self.as_of)
         except LookupInputError as error:
             return source, iri, None, error.to_json()
         return source, iri, facts, None

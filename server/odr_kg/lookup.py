@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 import rdflib
@@ -27,6 +27,9 @@ from rdflib.namespace import RDF
 
 from odr_kg import resources
 from odr_kg.store import KnowledgeStore, used_prefixes
+
+if TYPE_CHECKING:
+    from odr_kg.validation import CaseStatements
 
 RULES_FOLDER = "rules"
 MAX_AMOUNT_DIGITS = 18
@@ -490,11 +493,12 @@ class LookupEngine:
 
     def facts_from_case(
         self,
-        case_graph: rdflib.Graph,
+        case_graph: rdflib.Graph | CaseStatements,
         as_of: dt.date | None = None,
         dissatisfied: bool | None = None,
     ) -> Facts:
-        """The facts of a case graph (``odr:Case`` with its transaction contract).
+        """The facts of a case graph (``odr:Case`` with its transaction contract), as an rdflib
+        graph or its statements (:class:`~odr_kg.validation.CaseStatements`, read the same).
 
         The complainant's class gives the role; an ``odr:objection`` says the party is
         dissatisfied with the decision, unless ``dissatisfied`` says otherwise.
@@ -642,7 +646,7 @@ def parse_date(value: Any, name: str) -> dt.date | None:
 
 
 def _case_money(
-    graph: rdflib.Graph, order: rdflib.term.Node, prop: rdflib.URIRef, name: str
+    graph: rdflib.Graph | CaseStatements, order: rdflib.term.Node, prop: rdflib.URIRef, name: str
 ) -> Money | None:
     node = graph.value(order, prop)
     if node is None:
