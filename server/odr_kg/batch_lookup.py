@@ -28,11 +28,11 @@ from odr_kg.validation import (
 )
 
 # Cases whose case graphs share the store at once: each rule runs once per chunk, and the memory
-# of a run stays bounded whatever the corpus. Not thousands: a rule's cost a case grows with
-# the chunk (likely because, without statistics, the engine may join provisions by channel
-# before their other patterns, and the cases have a channel too); 50 was the fastest of 10, 25,
-# 50 and 200 measured (see bench/NOTES.md).
-CHUNK_SIZE = 50
+# of a run stays bounded whatever the corpus. Rules 10 and 50 still cost more a case in larger
+# chunks (the engine, which keeps no statistics, may match a pattern against every case of the
+# chunk); 100 and 200 were the fastest of 50, 100, 200, 400 and 1,000 measured (see
+# bench/NOTES.md).
+CHUNK_SIZE = 200
 DATASET_FORMATS = {".trig": ox.RdfFormat.TRIG, ".nq": ox.RdfFormat.N_QUADS}
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 

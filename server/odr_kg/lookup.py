@@ -191,6 +191,7 @@ class LookupEngine:
         self._instances_of: dict[str, list[str]] = {}
         self._bases: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._texts: dict[tuple[str, tuple[str, ...], str], str | None] = {}
+        self._knowledge_caveat_calls: dict[tuple[tuple[str, ...], str], list[Any]] = {}
         self.rules = load_rules(store.base)
         self.prefixes = {**store.prefixes, "lookup": self._lookup_ns}
         self.vocabulary = self._vocabulary()
@@ -689,6 +690,21 @@ class _AnswerShaper:
                 objects.append(o)
         self.used: list[str] = []
         self.caveats: list[str] = []
+        self._reverse: dict[str, dict[str, list[str]]] = {}
+
+    def _subjects_with(self, name: str, value: str) -> list[str]:
+        """The subjects that have ``value`` for the derived ``name``, in the derived order: read
+        for every stage, so indexed once an answer."""
+        index = self._reverse.get(name)
+        if index is None:
+            index = {}
+            for subject, predicates in self.graph.items():
+                for obj in predicates.get(self.lk + name, []):
+                    subjects = index.setdefault(obj.value, [])
+                    if subject not in subjects:
+                        subjects.append(subject)
+            self._reverse[name] = index
+        return index.get(value, [])
 
     def _derived(self, subject: str, name: str) -> list[Any]:
         return self.graph.get(subject, {}).get(self.lk + name, [])
@@ -838,11 +854,7 @@ class _AnswerShaper:
 
     def _provisions(self, stage: str) -> list[dict[str, Any]]:
         engine = self.engine
-        provisions = sorted(
-            subject
-            for subject, predicates in self.graph.items()
-            if any(o.value == stage for o in predicates.get(self.lk + "provisionOf", []))
-        )
+        provisions = sorted(self._subjects_with("provisionOf", stage))
         return [
             {
                 "iri": provision,
@@ -863,11 +875,7 @@ class _AnswerShaper:
 
     def _deadlines(self, stage: str) -> list[dict[str, Any]]:
         engine = self.engine
-        provisions = [
-            subject
-            for subject, predicates in self.graph.items()
-            if any(o.value == stage for o in predicates.get(self.lk + "deadlineOf", []))
-        ]
+        provisions = self._subjects_with("deadlineOf", stage)
         deadlines = []
         for provision in provisions:
             due = self._derived(provision, "dueOn")
@@ -1005,8 +1013,20 @@ class _AnswerShaper:
         return sorted(objections, key=lambda o: o["approach"] or "")
 
     def _knowledge_caveats(self) -> None:
-        """Caveats where the knowledge graph says a source is silent, conflicting or weak."""
+        """Caveats where the knowledge graph says a source is silent, conflicting or weak. They
+        depend on the statements used and the knowledge graph alone: worked out once for each
+        list of statements (most answers of a corpus share theirs), then added in order."""
+        key = (tuple(self.used), self.lang)
+        calls = self.engine._knowledge_caveat_calls.get(key)
+        if calls is None:
+            calls = self._read_knowledge_caveats()
+            self.engine._knowledge_caveat_calls[key] = calls
+        for name, values in calls:
+            self._caveat(name, **values)
+
+    def _read_knowledge_caveats(self) -> list[tuple[str, dict[str, str]]]:
         engine = self.engine
+        calls: list[tuple[str, dict[str, str]]] = []
         not_stated: dict[str, list[str]] = {}
         by_confidence: dict[str, list[str]] = {}
         subjects = list(self.used)
@@ -1026,15 +1046,17 @@ class _AnswerShaper:
                 )
             for other in engine._iris(statement, self.odr + "conflictsWith"):
                 pair = sorted([engine.label(statement, self.lang), engine.label(other, self.lang)])
-                self._caveat("caveatConflict", a=pair[0], b=pair[1])
+                calls.append(("caveatConflict", {"a": pair[0], "b": pair[1]}))
         for prop, labels in not_stated.items():
             # Only what the lookup vocabulary can say in words; never a property's name.
             what = engine.text(prop, (self.lk + "silence",), self.lang)
             if what:
-                self._caveat("caveatNotStated", what=what, subjects="; ".join(labels))
+                calls.append(("caveatNotStated", {"what": what, "subjects": "; ".join(labels)}))
         for level_iri, labels in by_confidence.items():
-            self._caveat(
-                "caveatConfidence",
-                level=engine.label(level_iri, self.lang),
-                subjects="; ".join(labels),
+            calls.append(
+                (
+                    "caveatConfidence",
+                    {"level": engine.label(level_iri, self.lang), "subjects": "; ".join(labels)},
+                )
             )
+        return calls
