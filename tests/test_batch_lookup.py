@@ -147,3 +147,43 @@ def test_the_question_over_findings_gives_no_rows_on_the_packaged_data(
 ) -> None:
     (entry,) = [e for e in resources.data_files("queries") if e.name == CAPPED_BELOW_PAID]
     assert list(store.query(entry.read_text(encoding="utf-8"))) == []
+
+
+def test_facts_read_from_statements_are_those_read_from_an_rdflib_graph(
+    store: KnowledgeStore,
+) -> None:
+    """The batch reads each case's facts from its statements, not from an rdflib graph: the
+    same facts, or the same error, for valid and faulty cases alike."""
+    import re
+
+    import pyoxigraph as ox
+
+    from odr_kg.lookup import LookupInputError
+    from odr_kg.validation import CaseStatements, case_graph
+
+    engine = LookupEngine(store)
+
+    def facts_or_error(graph: object) -> object:
+        try:
+            return engine.facts_from_case(graph, as_of=None)  # type: ignore[arg-type]
+        except LookupInputError as error:
+            return error.to_json()
+
+    texts = ["\n".join(case.lines) for case in generate(60, seed=5, invalid_share=0.5)]
+    odr = f"{KG}def/"
+    # Literals rdflib normalizes (a signed decimal) and a complainant that is a literal.
+    decimal = re.compile(r'"([0-9.]+)"(\^\^<http://www.w3.org/2001/XMLSchema#decimal>)')
+    signed = [decimal.sub(r'"+\1"\2', text) for text in texts if decimal.search(text)][:2]
+    assert signed
+    texts += signed
+    texts.append(
+        f'<urn:x:c> a <{odr}Case> ; <{odr}complainant> "buyer" ; '
+        f"<{odr}channel> <{KG}id/channel/trade-assurance> ."
+    )
+    compared = 0
+    for text in texts:
+        triples = [quad.triple for quad in ox.parse(text, ox.RdfFormat.TURTLE)]
+        expected = facts_or_error(case_graph(triples))
+        assert facts_or_error(CaseStatements(triples)) == expected, text
+        compared += 1
+    assert compared == len(texts) > 60

@@ -21,18 +21,18 @@ import pyoxigraph as ox
 
 from odr_kg.lookup import Facts, LookupEngine, LookupInputError, _AnswerShaper
 from odr_kg.validation import (
+    CaseStatements,
     UnreadableCaseError,
     case_format_for,
-    case_graph,
     read_case_triples,
 )
 
 # Cases whose case graphs share the store at once: each rule runs once per chunk, and the memory
-# of a run stays bounded whatever the corpus. Not thousands: a rule's cost a case grows with
-# the chunk (likely because, without statistics, the engine may join provisions by channel
-# before their other patterns, and the cases have a channel too); 50 was the fastest of 10, 25,
-# 50 and 200 measured (see bench/NOTES.md).
-CHUNK_SIZE = 50
+# of a run stays bounded whatever the corpus. Rules 10 and 50 still cost more a case in larger
+# chunks (the engine, which keeps no statistics, may match a pattern against every case of the
+# chunk); 100 and 200 were the fastest of 50, 100, 200, 400 and 1,000 measured (see
+# bench/NOTES.md).
+CHUNK_SIZE = 200
 DATASET_FORMATS = {".trig": ox.RdfFormat.TRIG, ".nq": ox.RdfFormat.N_QUADS}
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
@@ -142,7 +142,6 @@ class BatchLookup:
         self.chunk_size = chunk_size
         lookup = engine.prefixes["lookup"]
         self._finding = lookup + "finding"
-        self._store: ox.Store | None = None
 
     def run(self, sources: Iterable[CaseSource]) -> Iterator[Outcome]:
         """One outcome a case, in the order of ``sources``."""
@@ -170,7 +169,7 @@ class BatchLookup:
         }
         iri = next((c.value for c in cases if isinstance(c, ox.NamedNode)), None)
         try:
-            facts = self.engine.facts_from_case(case_graph(source.triples), as_of=self.as_of)
+            facts = self.engine.facts_from_case(CaseStatements(source.triples), as_of=self.as_of)
         except LookupInputError as error:
             return source, iri, None, error.to_json()
         return source, iri, facts, None
@@ -211,30 +210,19 @@ class BatchLookup:
             yield Outcome(line, stated + mine if iri is not None else [])
 
     def _run_rules(self, case_triples: list[ox.Triple]) -> list[ox.Triple]:
-        """Every rule once over the chunk's case graphs and one copy of the knowledge graph,
-        made once and taken back to the knowledge graph alone after each chunk."""
-        if self._store is None:
-            # Copied as each thread's copy is, in the same order (see LookupEngine._run_rules).
-            self._store = ox.Store()
-            self._store.extend(self.engine._store)
-        store = self._store
-        added = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in case_triples]
+        """Every rule once over the chunk's case graphs and a copy of the knowledge graph made
+        for the chunk (copied as each thread's copy is, in the same order: see
+        LookupEngine._run_rules) and dropped after it: cheaper than taking each derived
+        statement out again. Quads are made without naming the default graph, which is theirs
+        anyway: the argument alone doubles what making one costs."""
+        store = ox.Store()
+        store.extend(self.engine._store)
+        store.extend([ox.Quad(*t) for t in case_triples])
         derived: list[ox.Triple] = []
-        try:
-            store.extend(added)
-            for _name, rule in self.engine.rules:
-                result = list(store.query(rule))
-                quads = [
-                    ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in result
-                ]
-                store.extend(quads)
-                added += quads
-                derived += result
-        finally:
-            # Nothing the rules derive is a statement of the knowledge graph (they are of cases
-            # and findings): all of it goes.
-            for quad in added:
-                store.remove(quad)
+        for _name, rule in self.engine.rules:
+            result = list(store.query(rule))
+            store.extend([ox.Quad(*t) for t in result])
+            derived += result
         return derived
 
     def _split(

@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--chunk",
         type=int,
         metavar="N",
-        help="cases reasoned over together (default 50)",
+        help="cases reasoned over together (default 200)",
     )
     lookup.set_defaults(run=run_lookup)
 

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 import rdflib
@@ -27,6 +27,9 @@ from rdflib.namespace import RDF
 
 from odr_kg import resources
 from odr_kg.store import KnowledgeStore, used_prefixes
+
+if TYPE_CHECKING:
+    from odr_kg.validation import CaseStatements
 
 RULES_FOLDER = "rules"
 MAX_AMOUNT_DIGITS = 18
@@ -195,6 +198,8 @@ class LookupEngine:
                     objects.append(quad.object)
         self._instances_of: dict[str, list[str]] = {}
         self._bases: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._texts: dict[tuple[str, tuple[str, ...], str], str | None] = {}
+        self._knowledge_caveat_calls: dict[tuple[tuple[str, ...], str], list[Any]] = {}
         self.rules = load_rules(store.base)
         self.prefixes = {**store.prefixes, "lookup": self._lookup_ns}
         self.vocabulary = self._vocabulary()
@@ -220,7 +225,14 @@ class LookupEngine:
 
     def text(self, iri: str, predicates: Iterable[str], lang: str = "en") -> str | None:
         """The first of ``predicates`` that gives ``iri`` a literal in ``lang``, else in
-        English; ``None`` when none does."""
+        English; ``None`` when none does. Of the knowledge graph alone, which the engine never
+        changes: each is looked up once (an answer asks for about a hundred labels and frames)."""
+        key = (iri, tuple(predicates), lang)
+        if key not in self._texts:
+            self._texts[key] = self._read_text(iri, key[1], lang)
+        return self._texts[key]
+
+    def _read_text(self, iri: str, predicates: Iterable[str], lang: str) -> str | None:
         for predicate in predicates:
             literals = [o for o in self._values(iri, predicate) if isinstance(o, ox.Literal)]
             for wanted in (lang, "en"):
@@ -512,11 +524,12 @@ class LookupEngine:
 
     def facts_from_case(
         self,
-        case_graph: rdflib.Graph,
+        case_graph: rdflib.Graph | CaseStatements,
         as_of: dt.date | None = None,
         dissatisfied: bool | None = None,
     ) -> Facts:
-        """The facts of a case graph (``odr:Case`` with its transaction contract).
+        """The facts of a case graph (``odr:Case`` with its transaction contract), as an rdflib
+        graph or its statements (:class:`~odr_kg.validation.CaseStatements`, read the same).
 
         The complainant's class gives the role; an ``odr:objection`` says the party is
         dissatisfied with the decision, unless ``dissatisfied`` says otherwise.
@@ -692,7 +705,7 @@ def parse_date(value: Any, name: str) -> dt.date | None:
 
 
 def _case_money(
-    graph: rdflib.Graph, order: rdflib.term.Node, prop: rdflib.URIRef, name: str
+    graph: rdflib.Graph | CaseStatements, order: rdflib.term.Node, prop: rdflib.URIRef, name: str
 ) -> Money | None:
     node = graph.value(order, prop)
     if node is None:
@@ -725,19 +738,31 @@ class _AnswerShaper:
         # What the rules derived, by the resource it is about: a finding's statements are read
         # as statements about its lookup:about (the derived statements are of one case).
         about = engine._lookup_ns + "about"
-        subjects = {
-            triple.subject.value: triple.object.value
-            for triple in derived
-            if triple.predicate.value == about
-        }
+        # Each term read once (reading one from a triple makes a new object each time).
+        rows = [(s.value, p.value, o) for s, p, o in derived]
+        subjects = {s: o.value for s, p, o in rows if p == about}
         self.graph: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
-        for triple in derived:
-            key = subjects.get(triple.subject.value, triple.subject.value)
-            objects = self.graph[key][triple.predicate.value]
-            if triple.object not in objects:
-                objects.append(triple.object)
+        for s, p, o in rows:
+            objects = self.graph[subjects.get(s, s)][p]
+            if o not in objects:
+                objects.append(o)
         self.used: list[str] = []
         self.caveats: list[str] = []
+        self._reverse: dict[str, dict[str, list[str]]] = {}
+
+    def _subjects_with(self, name: str, value: str) -> list[str]:
+        """The subjects that have ``value`` for the derived ``name``, in the derived order: read
+        for every stage, so indexed once an answer."""
+        index = self._reverse.get(name)
+        if index is None:
+            index = {}
+            for subject, predicates in self.graph.items():
+                for obj in predicates.get(self.lk + name, []):
+                    subjects = index.setdefault(obj.value, [])
+                    if subject not in subjects:
+                        subjects.append(subject)
+            self._reverse[name] = index
+        return index.get(value, [])
 
     def _derived(self, subject: str, name: str) -> list[Any]:
         return self.graph.get(subject, {}).get(self.lk + name, [])
@@ -892,11 +917,7 @@ class _AnswerShaper:
 
     def _provisions(self, stage: str) -> list[dict[str, Any]]:
         engine = self.engine
-        provisions = sorted(
-            subject
-            for subject, predicates in self.graph.items()
-            if any(o.value == stage for o in predicates.get(self.lk + "provisionOf", []))
-        )
+        provisions = sorted(self._subjects_with("provisionOf", stage))
         return [
             {
                 "iri": provision,
@@ -917,11 +938,7 @@ class _AnswerShaper:
 
     def _deadlines(self, stage: str) -> list[dict[str, Any]]:
         engine = self.engine
-        provisions = [
-            subject
-            for subject, predicates in self.graph.items()
-            if any(o.value == stage for o in predicates.get(self.lk + "deadlineOf", []))
-        ]
+        provisions = self._subjects_with("deadlineOf", stage)
         deadlines = []
         for provision in provisions:
             due = self._derived(provision, "dueOn")
@@ -1095,8 +1112,20 @@ class _AnswerShaper:
         return "; ".join(parts)
 
     def _knowledge_caveats(self) -> None:
-        """Caveats where the knowledge graph says a source is silent, conflicting or weak."""
+        """Caveats where the knowledge graph says a source is silent, conflicting or weak. They
+        depend on the statements used and the knowledge graph alone: worked out once for each
+        list of statements (most answers of a corpus share theirs), then added in order."""
+        key = (tuple(self.used), self.lang)
+        calls = self.engine._knowledge_caveat_calls.get(key)
+        if calls is None:
+            calls = self._read_knowledge_caveats()
+            self.engine._knowledge_caveat_calls[key] = calls
+        for name, values in calls:
+            self._caveat(name, **values)
+
+    def _read_knowledge_caveats(self) -> list[tuple[str, dict[str, str]]]:
         engine = self.engine
+        calls: list[tuple[str, dict[str, str]]] = []
         not_stated: dict[str, list[str]] = {}
         by_confidence: dict[str, list[str]] = {}
         subjects = list(self.used)
@@ -1116,15 +1145,17 @@ class _AnswerShaper:
                 )
             for other in engine._iris(statement, self.odr + "conflictsWith"):
                 pair = sorted([engine.label(statement, self.lang), engine.label(other, self.lang)])
-                self._caveat("caveatConflict", a=pair[0], b=pair[1])
+                calls.append(("caveatConflict", {"a": pair[0], "b": pair[1]}))
         for prop, labels in not_stated.items():
             # Only what the lookup vocabulary can say in words; never a property's name.
             what = engine.text(prop, (self.lk + "silence",), self.lang)
             if what:
-                self._caveat("caveatNotStated", what=what, subjects="; ".join(labels))
+                calls.append(("caveatNotStated", {"what": what, "subjects": "; ".join(labels)}))
         for level_iri, labels in by_confidence.items():
-            self._caveat(
-                "caveatConfidence",
-                level=engine.label(level_iri, self.lang),
-                subjects="; ".join(labels),
+            calls.append(
+                (
+                    "caveatConfidence",
+                    {"level": engine.label(level_iri, self.lang), "subjects": "; ".join(labels)},
+                )
             )
+        return calls

@@ -192,6 +192,47 @@ def case_graph(triples: Iterable[ox.Triple]) -> rdflib.Graph:
     return graph
 
 
+class CaseStatements:
+    """The statements of a case graph, read as :meth:`rdflib.Graph.value`, ``objects`` and
+    ``subjects`` read the :func:`case_graph` of the same statements (the first object in
+    statement order; each term as :func:`case_graph` converts it, so literals read the same),
+    without building that graph: what the lookup reads of a case is a dozen statements."""
+
+    def __init__(self, triples: Iterable[ox.Triple]) -> None:
+        self._triples = list(triples)
+        self._by_subject: dict[tuple[bool, str, str], list[ox.Term]] = {}
+        for subject, predicate, obj in self._triples:
+            objects = self._by_subject.setdefault(
+                (isinstance(subject, ox.BlankNode), subject.value, predicate.value), []
+            )
+            if obj not in objects:
+                objects.append(obj)
+
+    def objects(
+        self, subject: rdflib.term.Node, predicate: rdflib.URIRef
+    ) -> Iterable[rdflib.term.Node]:
+        if not isinstance(subject, rdflib.URIRef | rdflib.BNode):
+            return []
+        key = (isinstance(subject, rdflib.BNode), str(subject), str(predicate))
+        return [_to_rdflib(obj) for obj in self._by_subject.get(key, [])]
+
+    def value(self, subject: rdflib.term.Node, predicate: rdflib.URIRef) -> rdflib.term.Node | None:
+        if not isinstance(subject, rdflib.URIRef | rdflib.BNode):
+            return None
+        key = (isinstance(subject, rdflib.BNode), str(subject), str(predicate))
+        objects = self._by_subject.get(key)
+        return _to_rdflib(objects[0]) if objects else None
+
+    def subjects(self, predicate: rdflib.URIRef, obj: rdflib.URIRef) -> Iterable[rdflib.term.Node]:
+        found: list[rdflib.term.Node] = []
+        for subject, p, o in self._triples:
+            if p.value == str(predicate) and isinstance(o, ox.NamedNode) and o.value == str(obj):
+                node = _to_rdflib(subject)
+                if node not in found:
+                    found.append(node)
+        return found
+
+
 def read_case_file(path: str | Path) -> rdflib.Graph:
     """Read a case graph file (Turtle, N-Triples or JSON-LD, by extension)."""
     return case_graph(read_case_triples(path))
