@@ -302,7 +302,7 @@ class LookupEngine:
         added: list[ox.Quad] = []
 
         def add(triples: Iterable[ox.Triple]) -> None:
-            quads = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
+            quads = [ox.Quad(t.subject, t.predicate, t.object) for t in triples]
             fresh = [quad for quad in quads if quad not in store]
             store.extend(fresh)
             added.extend(fresh)
