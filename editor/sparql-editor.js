@@ -57,9 +57,17 @@ let vocabulary = null;
 
 async function loadVocabulary(url) {
   if (vocabulary === null) {
+    // A failed or refused request (a busy server answers 503) is not kept: the next
+    // completion asks again, instead of the page completing nothing for its whole life.
     vocabulary = fetch(url, { headers: { Accept: "application/json" } })
-      .then((response) => (response.ok ? response.json() : { prefixes: {}, terms: [] }))
-      .catch(() => ({ prefixes: {}, terms: [] }));
+      .then((response) => {
+        if (!response.ok) throw new Error(`completions: ${response.status}`);
+        return response.json();
+      })
+      .catch(() => {
+        vocabulary = null;
+        return { prefixes: {}, terms: [] };
+      });
   }
   return vocabulary;
 }
