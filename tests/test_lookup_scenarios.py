@@ -295,6 +295,9 @@ def check(answer: dict[str, Any], expected: dict[str, Any], lang: str) -> None:
     refund = answer["enforcement"]["advanceRefund"]
     for key, value in expected.get("advanceRefund", {}).items():
         assert refund[key] == value, key
+    if "advanceRefundConditions" in expected:
+        found = [c["iri"].rsplit("/", 1)[-1] for c in refund["conditions"]]
+        assert sorted(found) == sorted(expected["advanceRefundConditions"])
     if "cap" in expected:
         assert refund["cap"] == expected["cap"]
     routes = {o["approach"]: o for o in answer["objections"]}

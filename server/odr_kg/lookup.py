@@ -1047,6 +1047,7 @@ class _AnswerShaper:
             "available": bool(self._flag(remedy, "available")),
             "status": status,
             "cap": cap,
+            "conditions": self._conditions(remedy),
             "reason": self._text(remedy, "reason"),
             "legalBasis": self.basis(remedy),
         }

@@ -129,6 +129,7 @@ class ODR(DefinedNamespace):
     qualifiedInstitution: URIRef
     receivedOn: URIRef
     remedy: URIRef
+    remedyCondition: URIRef
     reservation: URIRef
     respondent: URIRef
     retrievedOn: URIRef

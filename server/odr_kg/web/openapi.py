@@ -60,11 +60,20 @@ _MONEY = {
 }
 _STATUS = {
     "type": "string",
-    "enum": ["applies", "does-not-apply", "conditional", "out-of-time", "discretionary"],
+    "enum": [
+        "applies",
+        "does-not-apply",
+        "conditional",
+        "out-of-time",
+        "discretionary",
+        "not-stated",
+    ],
     "description": "applies: with no unmet or unknown condition; conditional: only if the "
     "listed conditions hold; out-of-time: a sourced time limit has passed (the source's own "
     "exception, if any, is named); discretionary (a decision's remedy only): a possible "
-    "outcome at Alibaba's sole discretion, never one that applies.",
+    "outcome at Alibaba's sole discretion, never one that applies; not-stated: the sources do "
+    "not say whether or how it runs for this dispute (e.g. enforcing a decision in a seller's "
+    "favour, or on a Secure Payment order).",
 }
 _DECISION = {
     "type": "object",
