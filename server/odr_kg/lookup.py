@@ -747,6 +747,7 @@ class _AnswerShaper:
             if o not in objects:
                 objects.append(o)
         self.used: list[str] = []
+        self.cited_together: list[tuple[str, ...]] = []
         self.caveats: list[str] = []
         self._reverse: dict[str, dict[str, list[str]]] = {}
 
@@ -799,8 +800,13 @@ class _AnswerShaper:
     def basis(self, subject: str) -> list[dict[str, Any]]:
         """The legal basis of the derived statements about ``subject``."""
         bases: list[dict[str, Any]] = []
-        for statement in [o.value for o in self._derived(subject, "basedOn")]:
+        statements = [o.value for o in self._derived(subject, "basedOn")]
+        for statement in statements:
             bases += [basis for basis in self.basis_of(statement) if basis not in bases]
+        # The statements cited together for one item of the answer: a confidence caveat on
+        # one of them weighs every source the item cites.
+        if statements and tuple(statements) not in self.cited_together:
+            self.cited_together.append(tuple(statements))
         return bases
 
     def basis_of(self, statement: str) -> list[dict[str, Any]]:
@@ -1116,7 +1122,7 @@ class _AnswerShaper:
         """Caveats where the knowledge graph says a source is silent, conflicting or weak. They
         depend on the statements used and the knowledge graph alone: worked out once for each
         list of statements (most answers of a corpus share theirs), then added in order."""
-        key = (tuple(self.used), self.lang)
+        key = (tuple(self.used), tuple(self.cited_together), self.lang)
         calls = self.engine._knowledge_caveat_calls.get(key)
         if calls is None:
             calls = self._read_knowledge_caveats()
@@ -1137,10 +1143,25 @@ class _AnswerShaper:
         for subject in subjects:
             for prop in engine._iris(subject, self.odr + "notStated"):
                 not_stated.setdefault(prop, []).append(engine.label(subject, self.lang))
+        rank = {"low": 0, "medium": 1, "high": 2}
+
+        def graded_above(statement: str, level: str) -> bool:
+            """Whether a source cited with ``statement`` (by the statement itself or by an item
+            of the answer that cites it) is graded above ``level``: then the item does not
+            rest on ``level`` sources only."""
+            together = {statement}.union(
+                *(group for group in self.cited_together if statement in group)
+            )
+            return any(
+                rank.get(basis["confidence"] or "", -1) > rank.get(level, -1)
+                for other in together
+                for basis in engine._bases.get((other, self.lang), [])
+            )
+
         for statement in self.used:
             level_iri = engine._first(statement, self.odr + "confidence")
             level = engine.notation(level_iri) if level_iri else None
-            if level is not None and level != "high":
+            if level is not None and level != "high" and not graded_above(statement, level):
                 by_confidence.setdefault(level_iri or "", []).append(
                     engine.label(statement, self.lang)
                 )
