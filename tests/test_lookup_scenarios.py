@@ -270,11 +270,26 @@ def legal_bases(value: Any) -> list[dict[str, Any]]:
     return []
 
 
+def basis_lists(value: Any) -> list[list[dict[str, Any]]]:
+    """The legal basis of each item of an answer, one list per item."""
+    if isinstance(value, dict):
+        own = [value["legalBasis"]] if "legalBasis" in value else []
+        nested = [item for key, item in value.items() if key != "legalBasis"]
+        return own + [b for item in nested for b in basis_lists(item)]
+    if isinstance(value, list):
+        return [b for item in value for b in basis_lists(item)]
+    return []
+
+
 def check(answer: dict[str, Any], expected: dict[str, Any], lang: str) -> None:
     # Nothing is stated without a source: every basis names a public source and its confidence.
     for basis in legal_bases(answer):
         assert basis["source"].startswith(("http://", "https://")), basis
         assert basis["confidence"] in ("high", "medium", "low"), basis
+    # Each basis once: an item two statements share a source with lists that source once.
+    for item in basis_lists(answer):
+        pairs = [(b["document"], b["article"], b["source"]) for b in item]
+        assert len(pairs) == len(set(pairs)), pairs
     for stage, status in expected.get("stages", {}).items():
         found = finding(answer, stage)
         assert found["status"] == status, (stage, found["reason"])

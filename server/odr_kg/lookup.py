@@ -800,9 +800,16 @@ class _AnswerShaper:
     def basis(self, subject: str) -> list[dict[str, Any]]:
         """The legal basis of the derived statements about ``subject``."""
         bases: list[dict[str, Any]] = []
+        # Each (document, article, source) once: two statements of one item resting on the same
+        # source, with no article, read to the user as one source listed twice.
+        seen: set[tuple[Any, Any, Any]] = set()
         statements = [o.value for o in self._derived(subject, "basedOn")]
         for statement in statements:
-            bases += [basis for basis in self.basis_of(statement) if basis not in bases]
+            for basis in self.basis_of(statement):
+                key = (basis["document"], basis["article"], basis["source"])
+                if key not in seen:
+                    seen.add(key)
+                    bases.append(basis)
         # The statements cited together for one item of the answer: a confidence caveat on
         # one of them weighs every source the item cites.
         if statements and tuple(statements) not in self.cited_together:
