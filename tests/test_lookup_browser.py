@@ -42,8 +42,10 @@ def test_the_form_is_filled_submitted_and_answered(
         objections = page.locator("#objections").inner_text()
         assert "Hong Kong International Arbitration Centre" in objections
         assert "Chinese people's courts" in objections
-        # Four stages and approach A apply; approach B is a possibility on a condition.
-        assert page.locator("svg.flow g.applies").count() == 5
+        # Three stages and approach A apply; enforcement (the advance refund) and approach B
+        # hold on conditions.
+        assert page.locator("svg.flow g.applies").count() == 4
+        assert page.locator("svg.flow g.stage.conditional").count() == 1
         assert page.locator("svg.flow g.route.conditional").count() == 1
         summary = page.locator("#summary").inner_text()
         assert "5000.00 USD" in summary and "Where to object" in summary
