@@ -733,7 +733,7 @@ class _AnswerShaper:
         self.engine = engine
         self.facts = facts
         self.lang = lang
-        self.lk = engine._lookup_ns
+        self.lookup_ns = engine._lookup_ns
         self.odr = engine._odr
         # What the rules derived, by the resource it is about: a finding's statements are read
         # as statements about its lookup:about (the derived statements are of one case).
@@ -758,7 +758,7 @@ class _AnswerShaper:
         if index is None:
             index = {}
             for subject, predicates in self.graph.items():
-                for obj in predicates.get(self.lk + name, []):
+                for obj in predicates.get(self.lookup_ns + name, []):
                     subjects = index.setdefault(obj.value, [])
                     if subject not in subjects:
                         subjects.append(subject)
@@ -766,7 +766,7 @@ class _AnswerShaper:
         return index.get(value, [])
 
     def _derived(self, subject: str, name: str) -> list[Any]:
-        return self.graph.get(subject, {}).get(self.lk + name, [])
+        return self.graph.get(subject, {}).get(self.lookup_ns + name, [])
 
     def _flag(self, subject: str, name: str) -> bool | None:
         values = self._derived(subject, name)
@@ -787,7 +787,7 @@ class _AnswerShaper:
         return self.engine.notation(values[0].value) if values else None
 
     def _frame(self, name: str) -> str:
-        frame = self.engine.text(self.lk + name, (self.lk + "frame",), self.lang)
+        frame = self.engine.text(self.lookup_ns + name, (self.lookup_ns + "frame",), self.lang)
         if frame is None:
             raise LookupError(f"lookup:{name} has no lookup:frame")
         return frame
@@ -875,7 +875,7 @@ class _AnswerShaper:
         objections = self._objections()
         # The caveats the rules found hold (lookup:caveat), each in its frame's words.
         for predicates in self.graph.values():
-            for caveat in predicates.get(self.lk + "caveat", []):
+            for caveat in predicates.get(self.lookup_ns + "caveat", []):
                 self._caveat(caveat.value.rsplit("/", 1)[-1])
         self._tension_caveats()
         self._knowledge_caveats()
@@ -923,7 +923,7 @@ class _AnswerShaper:
         """What the sources leave unstated about ``subject``, in words."""
         engine = self.engine
         phrases = [
-            engine.text(prop, (self.lk + "silence",), self.lang)
+            engine.text(prop, (self.lookup_ns + "silence",), self.lang)
             for prop in engine._iris(subject, self.odr + "notStated")
         ]
         return [phrase for phrase in phrases if phrase]
@@ -996,7 +996,7 @@ class _AnswerShaper:
             )
             self._caveat("caveatUndated", label=label, why=why)
             return
-        numbering = engine.text(self.lk + "dayNumbering", (SKOS + "definition",), self.lang)
+        numbering = engine.text(self.lookup_ns + "dayNumbering", (SKOS + "definition",), self.lang)
         if numbering and numbering not in self.caveats:
             self.caveats.append(numbering)
         if deadline["assumedOpening"]:
@@ -1038,7 +1038,7 @@ class _AnswerShaper:
         remedy = next(
             o.value
             for predicates in self.graph.values()
-            for o in predicates.get(self.lk + "advanceRefund", [])
+            for o in predicates.get(self.lookup_ns + "advanceRefund", [])
         )
         status = self._notation_of(remedy, "status")
         cap = None
@@ -1177,7 +1177,7 @@ class _AnswerShaper:
                 calls.append(("caveatConflict", {"a": pair[0], "b": pair[1]}))
         for prop, labels in not_stated.items():
             # Only what the lookup vocabulary can say in words; never a property's name.
-            what = engine.text(prop, (self.lk + "silence",), self.lang)
+            what = engine.text(prop, (self.lookup_ns + "silence",), self.lang)
             if what:
                 calls.append(("caveatNotStated", {"what": what, "subjects": "; ".join(labels)}))
         for level_iri, labels in by_confidence.items():
