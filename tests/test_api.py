@@ -299,3 +299,10 @@ def test_a_date_in_a_case_graph_is_read_as_yyyy_mm_dd_too(client: FlaskClient) -
     )
     assert response.status_code == 422
     assert response.get_json()["error"]["field"] == "odr:receivedOn"
+
+
+def test_a_refused_date_is_quoted_only_in_part(client: FlaskClient) -> None:
+    response = client.post("/api/lookup", json={**REQUEST, "goodsReceivedOn": "9" * 100_000})
+    assert response.status_code == 422
+    message = response.get_json()["error"]["message"]
+    assert "is not a date YYYY-MM-DD" in message and len(message) < 100

@@ -701,7 +701,10 @@ def parse_date(value: Any, name: str) -> dt.date | None:
             raise ValueError
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise LookupInputError(name, f"{value!r} is not a date YYYY-MM-DD") from None
+        # Quoted as given, but never more than a date's worth of it: the message must not hand
+        # a request's whole field back.
+        shown = value if len(value) <= 20 else value[:20] + "…"
+        raise LookupInputError(name, f"{shown!r} is not a date YYYY-MM-DD") from None
 
 
 def _case_money(
