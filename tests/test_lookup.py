@@ -230,3 +230,24 @@ def test_the_chinese_form_names_each_error_in_chinese_at_its_field(client: Flask
         error = html.split(f'id="{field}-error">', 1)[1].split("<", 1)[0]
         assert any("\u4e00" <= char <= "\u9fff" for char in error), error
         assert "must" not in error and "cannot" not in error
+
+
+def test_a_caveat_the_rules_write_out_whole_is_shown_in_the_answers_language(
+    store: KnowledgeStore,
+) -> None:
+    engine = LookupEngine(store)
+    engine.rules.append(
+        (
+            "99-written-caveat",
+            f"""PREFIX lookup: <{engine.base}def/lookup/>
+            PREFIX odr: <{engine.base}def/>
+            CONSTRUCT {{ ?case lookup:caveatText "written out"@en , "写明"@zh }}
+            WHERE {{ ?case a odr:Case }}""",
+        )
+    )
+    facts = engine.facts_from_json(
+        {"role": "buyer", "channel": "trade-assurance", "claim": "quality", "asOf": "2026-11-01"}
+    )
+    assert "written out" in engine.lookup(facts, "en").json["caveats"]
+    zh = engine.lookup(facts, "zh").json["caveats"]
+    assert "写明" in zh and "written out" not in zh

@@ -880,6 +880,16 @@ class _AnswerShaper:
         for predicates in self.graph.values():
             for caveat in predicates.get(self.lookup_ns + "caveat", []):
                 self._caveat(caveat.value.rsplit("/", 1)[-1])
+        # The caveats the rules wrote out whole (a frame filled with the case's values).
+        for predicates in self.graph.values():
+            texts = predicates.get(self.lookup_ns + "caveatText", [])
+            for wanted in (self.lang, "en"):
+                chosen = [t.value for t in texts if getattr(t, "language", None) == wanted]
+                if chosen:
+                    break
+            for text in chosen:
+                if text not in self.caveats:
+                    self.caveats.append(text)
         self._tension_caveats()
         self._knowledge_caveats()
         return {
