@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
-from odr_kg.lookup import LookupEngine, LookupInputError, load_rules
+from odr_kg.lookup import KNOWLEDGE_RULES_FOLDER, LookupEngine, LookupInputError, load_rules
 from odr_kg.store import KnowledgeStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,12 +114,35 @@ def test_bad_facts_name_their_field(
     assert raised.value.field == field
 
 
+# What a rule may derive without citing a basis of its own: the answer's words (caveats and
+# reasons written out from what the other rules derived, with its basis) and which statements
+# the answer cites.
+WORDS_AND_CITATIONS = ("lookup:caveatText", "lookup:reasonWithClause", "lookup:cites")
+
+
 def test_the_rules_are_construct_queries_citing_their_basis() -> None:
     rules = load_rules()
     assert [name for name, _ in rules] == sorted(name for name, _ in rules)
     for name, text in rules:
         assert text.startswith("#+ summary:"), name
-        assert "CONSTRUCT" in text and "lookup:basedOn" in text, name
+        assert "CONSTRUCT" in text, name
+        template = text.split("CONSTRUCT", 1)[1].split("WHERE", 1)[0]
+        if "lookup:basedOn" not in template:
+            derived = set(re.findall(r"lookup:\w+", template))
+            assert derived and all(
+                term.startswith(WORDS_AND_CITATIONS) for term in derived
+            ), name
+
+
+def test_the_knowledge_graph_rules_run_once_and_derive_the_basis_and_the_names(
+    engine: LookupEngine,
+) -> None:
+    rules = load_rules(folder_name=KNOWLEDGE_RULES_FOLDER)
+    assert [name for name, _ in rules] == sorted(name for name, _ in rules) and rules
+    lookup_ns = engine.base + "def/lookup/"
+    article = engine.base + "eli/alibaba/transaction-dispute-rules/art_17"
+    names = {o.language: o.value for o in engine._values(article, lookup_ns + "name")}
+    assert names == {"en": "Transaction Dispute Rules, Article 17", "zh": "交易纠纷规则第17条"}
 
 
 def test_every_derived_statement_is_a_finding_of_the_case(engine: LookupEngine) -> None:

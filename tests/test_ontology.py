@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import rdflib
@@ -97,7 +98,7 @@ def test_lookup_vocabulary_declares_every_term_the_rules_derive(
 ) -> None:
     declared = {str(term) for term in declared_terms(lookup_vocabulary)}
     used = set()
-    for entry in resources.data_dir("queries").joinpath("rules").iterdir():
+    for entry in Path(str(resources.data_dir("queries").joinpath("rules"))).rglob("*.rq"):
         used |= set(re.findall(r"\blookup:(\w+)", entry.read_text(encoding="utf-8")))
     assert used
     assert {f"{LOOKUP_IRI}/{name}" for name in used} <= declared

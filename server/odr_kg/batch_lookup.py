@@ -5,8 +5,8 @@ of a ``.trig``/``.nq`` file) and their facts taken as ``POST /api/lookup`` takes
 (:meth:`LookupEngine.facts_from_case`). Then, a chunk of cases at a time, the case graphs of the
 whole chunk go into one store beside one copy of the knowledge graph and each rule runs once
 over all of them: the rules derive case-scoped findings (``?case lookup:finding ?f``), so the
-cases do not mix. What the rules derived is split by case and shaped into each case's answer by
-the same code as a single lookup's.
+cases do not mix. What the rules derived is split by case and framed into each case's answer by
+the same frame as a single lookup's.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from odr_kg.lookup import Facts, LookupEngine, LookupInputError, _AnswerShaper
+from odr_kg.lookup import Facts, LookupEngine, LookupInputError
 from odr_kg.validation import (
     CaseStatements,
     UnreadableCaseError,
@@ -198,7 +198,7 @@ class BatchLookup:
                 yield Outcome(line, [])
                 continue
             mine = by_case.get(node, [])
-            answer = _AnswerShaper(engine, facts, mine, self.lang).shape()
+            answer = engine.answer(mine, node.value, self.lang)
             line = {"case": iri, "answer": answer}
             if iri is None:
                 line["source"] = source.source

@@ -3,11 +3,11 @@ to object, by when, and on what legal basis.
 
 The reasoning is data: the SPARQL CONSTRUCT rules in ``queries/rules/*.rq`` run, in file-name
 order, over the knowledge graph and a small case graph built from the request's facts; each rule
-sees what the earlier ones derived. Python only gathers the facts (from JSON, a web form, the
-command line or a Turtle/JSON-LD case graph), runs the rules and shapes the derived statements
-into the answer of the JSON API. Every derived statement names, with ``lookup:basedOn``, the
-statement of the knowledge graph it rests on; the legal basis, source and confidence of the
-answer are read from there.
+sees what the earlier ones derived, down to the caveats and reasons in words. Those in
+``queries/rules/kg/`` follow from the knowledge graph alone (each statement's legal basis, the
+names of things in each language) and run once. Python only gathers the facts (from JSON, a web
+form, the command line or a Turtle/JSON-LD case graph), runs the rules and frames what they
+derived into the JSON answer by ``ontology/lookup-answer.frame.json`` (:mod:`odr_kg.answer_frame`).
 """
 
 from __future__ import annotations
@@ -26,12 +26,14 @@ import rdflib
 from rdflib.namespace import RDF
 
 from odr_kg import resources
+from odr_kg.answer_frame import AnswerFrame, CaseGraph, Framer
 from odr_kg.store import KnowledgeStore, used_prefixes
 
 if TYPE_CHECKING:
     from odr_kg.validation import CaseStatements
 
 RULES_FOLDER = "rules"
+KNOWLEDGE_RULES_FOLDER = "rules/kg"
 MAX_AMOUNT_DIGITS = 18
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -115,8 +117,6 @@ class Money:
     amount: Decimal
     currency: str
 
-    def to_json(self) -> dict[str, str]:
-        return {"amount": format_amount(self.amount), "currency": self.currency}
 
 
 @dataclass(frozen=True)
@@ -137,14 +137,6 @@ class Facts:
     clause_forum: str | None = None
     # Whether the contract's foreign-court clause is exclusive; None: not known.
     contract_forum_exclusive: bool | None = None
-
-
-def format_amount(amount: Decimal) -> str:
-    """An amount with at least two decimals: ``Decimal("5000")`` -> ``"5000.00"``."""
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent >= -2:
-        return f"{amount:.2f}"
-    return str(amount)
 
 
 @dataclass
@@ -188,6 +180,12 @@ class LookupEngine:
                 key=lambda quad: (str(quad.subject), str(quad.predicate), str(quad.object)),
             )
         )
+        # What follows from the knowledge graph alone (each statement's legal basis, the names
+        # of things in each language of the answer) is derived once, beside it.
+        for _name, rule in load_rules(store.base, KNOWLEDGE_RULES_FOLDER):
+            self._store.extend(
+                ox.Quad(t.subject, t.predicate, t.object) for t in self._store.query(rule)
+            )
         self._index: dict[str, dict[str, list[ox.NamedNode | ox.Literal | ox.BlankNode]]] = (
             defaultdict(lambda: defaultdict(list))
         )
@@ -199,8 +197,8 @@ class LookupEngine:
         self._instances_of: dict[str, list[str]] = {}
         self._bases: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._texts: dict[tuple[str, tuple[str, ...], str], str | None] = {}
-        self._knowledge_caveat_calls: dict[tuple[tuple[str, ...], str], list[Any]] = {}
         self.rules = load_rules(store.base)
+        self.frame = AnswerFrame(store.base)
         self.prefixes = {**store.prefixes, "lookup": self._lookup_ns}
         self.vocabulary = self._vocabulary()
 
@@ -245,7 +243,10 @@ class LookupEngine:
         return self._first(iri, SKOS + "notation")
 
     def _instances(self, class_name: str) -> list[str]:
-        cls = self._odr + class_name
+        return self.instances(self._odr + class_name)
+
+    def instances(self, cls: str) -> list[str]:
+        """The instances of the class ``cls`` in the knowledge graph, sorted."""
         if cls not in self._instances_of:
             self._instances_of[cls] = sorted(
                 subject
@@ -287,9 +288,13 @@ class LookupEngine:
         """Run the rules over the case graph of ``facts`` and shape the answer."""
         case_triples = self.case_triples(facts)
         derived = self._run_rules(case_triples)
-        answer = _AnswerShaper(self, facts, derived, lang).shape()
+        answer = self.answer(derived, case_triples[0].subject.value, lang)
         triples = sorted(set(case_triples) | set(derived), key=str)
         return Answer(json=answer, triples=triples, prefixes=self.prefixes)
+
+    def answer(self, derived: Iterable[ox.Triple], case: str, lang: str = "en") -> dict[str, Any]:
+        """The JSON answer for ``case``, framed from what the rules ``derived`` for it."""
+        return Framer(self, CaseGraph(self, derived), lang).answer(case)
 
     def _run_rules(self, case_triples: list[ox.Triple]) -> list[ox.Triple]:
         """The statements the rules derive from ``case_triples`` and the knowledge graph.
@@ -615,9 +620,15 @@ class LookupEngine:
         )
 
 
-def load_rules(base: str = resources.DEFAULT_BASE) -> list[tuple[str, str]]:
-    """The lookup rules, ``(file name, SPARQL)`` in file-name order, rebased onto ``base``."""
-    folder = resources.data_dir("queries") / RULES_FOLDER
+def load_rules(
+    base: str = resources.DEFAULT_BASE, folder_name: str = RULES_FOLDER
+) -> list[tuple[str, str]]:
+    """The lookup rules, ``(file name, SPARQL)`` in file-name order, rebased onto ``base``:
+    those run for each case, or (``KNOWLEDGE_RULES_FOLDER``) those run once over the knowledge
+    graph."""
+    folder = resources.data_dir("queries")
+    for part in folder_name.split("/"):
+        folder = folder / part
     entries = sorted(
         (entry for entry in folder.iterdir() if entry.name.endswith(".rq")),
         key=lambda entry: entry.name,
@@ -727,477 +738,3 @@ def _case_money(
 # Python frames the derived graph and fills in the caveats' sentence frames; the frames, like
 # every legal word of the answer, come from the knowledge graph and the lookup vocabulary
 # (ontology/lookup.ttl): the rules say which caveat holds and why.
-
-
-class _AnswerShaper:
-    """Turns the statements the rules derived into the JSON answer."""
-
-    def __init__(self, engine: LookupEngine, facts: Facts, derived: list[ox.Triple], lang: str):
-        self.engine = engine
-        self.facts = facts
-        self.lang = lang
-        self.lookup_ns = engine._lookup_ns
-        self.odr = engine._odr
-        # What the rules derived, by the resource it is about: a finding's statements are read
-        # as statements about its lookup:about (the derived statements are of one case).
-        about = engine._lookup_ns + "about"
-        # Each term read once (reading one from a triple makes a new object each time).
-        rows = [(s.value, p.value, o) for s, p, o in derived]
-        subjects = {s: o.value for s, p, o in rows if p == about}
-        self.graph: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
-        for s, p, o in rows:
-            objects = self.graph[subjects.get(s, s)][p]
-            if o not in objects:
-                objects.append(o)
-        self.used: list[str] = []
-        self.cited_together: list[tuple[str, ...]] = []
-        self.caveats: list[str] = []
-        self._reverse: dict[str, dict[str, list[str]]] = {}
-
-    def _subjects_with(self, name: str, value: str) -> list[str]:
-        """The subjects that have ``value`` for the derived ``name``, in the derived order: read
-        for every stage, so indexed once an answer."""
-        index = self._reverse.get(name)
-        if index is None:
-            index = {}
-            for subject, predicates in self.graph.items():
-                for obj in predicates.get(self.lookup_ns + name, []):
-                    subjects = index.setdefault(obj.value, [])
-                    if subject not in subjects:
-                        subjects.append(subject)
-            self._reverse[name] = index
-        return index.get(value, [])
-
-    def _derived(self, subject: str, name: str) -> list[Any]:
-        return self.graph.get(subject, {}).get(self.lookup_ns + name, [])
-
-    def _flag(self, subject: str, name: str) -> bool | None:
-        values = self._derived(subject, name)
-        return values[0].value == "true" if values else None
-
-    def _text(self, subject: str, name: str) -> str | None:
-        return self._in_language(self._derived(subject, name))
-
-    def _in_language(self, literals: list[Any]) -> str | None:
-        for wanted in (self.lang, "en"):
-            for literal in literals:
-                if isinstance(literal, ox.Literal) and literal.language == wanted:
-                    return literal.value
-        return None
-
-    def _notation_of(self, subject: str, name: str) -> str | None:
-        values = self._derived(subject, name)
-        return self.engine.notation(values[0].value) if values else None
-
-    def _frame(self, name: str) -> str:
-        frame = self.engine.text(self.lookup_ns + name, (self.lookup_ns + "frame",), self.lang)
-        if frame is None:
-            raise LookupError(f"lookup:{name} has no lookup:frame")
-        return frame
-
-    def _caveat(self, name: str, **values: str) -> None:
-        text = self._frame(name).format(**values)
-        if text not in self.caveats:
-            self.caveats.append(text)
-
-    def basis(self, subject: str) -> list[dict[str, Any]]:
-        """The legal basis of the derived statements about ``subject``."""
-        bases: list[dict[str, Any]] = []
-        # Each (document, article, source) once: two statements of one item resting on the same
-        # source, with no article, read to the user as one source listed twice.
-        seen: set[tuple[Any, Any, Any]] = set()
-        statements = [o.value for o in self._derived(subject, "basedOn")]
-        for statement in statements:
-            for basis in self.basis_of(statement):
-                key = (basis["document"], basis["article"], basis["source"])
-                if key not in seen:
-                    seen.add(key)
-                    bases.append(basis)
-        # The statements cited together for one item of the answer: a confidence caveat on
-        # one of them weighs every source the item cites.
-        if statements and tuple(statements) not in self.cited_together:
-            self.cited_together.append(tuple(statements))
-        return bases
-
-    def basis_of(self, statement: str) -> list[dict[str, Any]]:
-        """The legal basis of one statement of the knowledge graph, noted as used."""
-        if statement not in self.used:
-            self.used.append(statement)
-        # The basis of a statement depends on the knowledge graph alone: computed once.
-        key = (statement, self.lang)
-        if key not in self.engine._bases:
-            self.engine._bases[key] = self._read_basis_of(statement)
-        return [dict(basis) for basis in self.engine._bases[key]]
-
-    def _read_basis_of(self, statement: str) -> list[dict[str, Any]]:
-        """Each article paired only with the sources that state it; then each source of the
-        statement that states none of its articles, on its own. A pair's confidence is the
-        source's own grade (a statement two sources support may stand higher than either)."""
-        engine = self.engine
-
-        def grade(source: str, statement: str) -> str | None:
-            return engine._first(source, self.odr + "sourceGrade") or engine._first(
-                statement, self.odr + "confidence"
-            )
-
-        def entry(iri: str, article: str | None, source: str, level: str | None) -> dict[str, Any]:
-            document, number = (None, None) if article is None else self._document_of(article)
-            return {
-                "iri": iri,
-                "document": document,
-                "article": number,
-                "source": engine._first(source, SCHEMA + "url") or source,
-                "confidence": engine.notation(level) if level else None,
-            }
-
-        bases: list[dict[str, Any]] = []
-        stating: set[str] = set()
-        for article in engine._iris(statement, self.odr + "legalBasis"):
-            for source in engine._iris(article, DCTERMS + "source"):
-                stating.add(source)
-                bases.append(entry(article, article, source, grade(source, article)))
-        for source in engine._iris(statement, DCTERMS + "source"):
-            if source not in stating:
-                bases.append(entry(statement, None, source, grade(source, statement)))
-        return bases
-
-    def _document_of(self, article: str) -> tuple[str, str | None]:
-        engine = self.engine
-        number = engine._first(article, ELI + "number")
-        document = article
-        seen = {article}
-        while parents := [p for p in engine._iris(document, ELI + "is_part_of") if p not in seen]:
-            document = parents[0]
-            seen.add(document)
-        return engine.label(document, self.lang), number
-
-    def shape(self) -> dict[str, Any]:
-        stages = [self._stage(stage) for stage in self._stages()]
-        decisions = self._decisions()
-        enforcement = {"advanceRefund": self._advance_refund()}
-        objections = self._objections()
-        # The caveats the rules found hold (lookup:caveat), each in its frame's words.
-        for predicates in self.graph.values():
-            for caveat in predicates.get(self.lookup_ns + "caveat", []):
-                self._caveat(caveat.value.rsplit("/", 1)[-1])
-        # The caveats the rules wrote out whole (a frame filled with the case's values).
-        for predicates in self.graph.values():
-            texts = predicates.get(self.lookup_ns + "caveatText", [])
-            for wanted in (self.lang, "en"):
-                chosen = [t.value for t in texts if getattr(t, "language", None) == wanted]
-                if chosen:
-                    break
-            for text in chosen:
-                if text not in self.caveats:
-                    self.caveats.append(text)
-        self._tension_caveats()
-        self._knowledge_caveats()
-        return {
-            "stages": stages,
-            "decisions": decisions,
-            "enforcement": enforcement,
-            "objections": objections,
-            "caveats": self.caveats,
-        }
-
-    def _stages(self) -> list[str]:
-        engine = self.engine
-        stages = engine._instances("Stage")
-        return sorted(stages, key=lambda s: int(engine._first(s, self.odr + "stageOrder") or 0))
-
-    def _stage(self, stage: str) -> dict[str, Any]:
-        engine = self.engine
-        return {
-            "stage": engine.notation(stage),
-            "iri": stage,
-            "label": engine.label(stage, self.lang),
-            "applies": bool(self._flag(stage, "applies")),
-            "status": self._notation_of(stage, "status"),
-            "reason": self._text(stage, "reason"),
-            "conditions": self._conditions(stage),
-            "exception": self._text(stage, "exception"),
-            "legalBasis": self.basis(stage),
-            "deadlines": self._deadlines(stage),
-            "provisions": self._provisions(stage),
-            "notStated": self._silences(stage),
-        }
-
-    def _conditions(self, subject: str) -> list[dict[str, Any]]:
-        return [
-            {
-                "iri": condition.value,
-                "label": self.engine.label(condition.value, self.lang),
-                "legalBasis": self.basis_of(condition.value),
-            }
-            for condition in self._derived(subject, "condition")
-        ]
-
-    def _silences(self, subject: str) -> list[str]:
-        """What the sources leave unstated about ``subject``, in words."""
-        engine = self.engine
-        phrases = [
-            engine.text(prop, (self.lookup_ns + "silence",), self.lang)
-            for prop in engine._iris(subject, self.odr + "notStated")
-        ]
-        return [phrase for phrase in phrases if phrase]
-
-    def _provisions(self, stage: str) -> list[dict[str, Any]]:
-        engine = self.engine
-        provisions = sorted(self._subjects_with("provisionOf", stage))
-        return [
-            {
-                "iri": provision,
-                "label": engine.label(provision, self.lang),
-                "text": self._in_language(
-                    [o for o in engine._values(provision, DCTERMS + "description")]
-                )
-                if self.lang == "en"
-                or any(
-                    getattr(o, "language", None) == self.lang
-                    for o in engine._values(provision, DCTERMS + "description")
-                )
-                else None,
-                "legalBasis": self.basis_of(provision),
-            }
-            for provision in provisions
-        ]
-
-    def _deadlines(self, stage: str) -> list[dict[str, Any]]:
-        engine = self.engine
-        provisions = self._subjects_with("deadlineOf", stage)
-        deadlines = []
-        for provision in provisions:
-            due = self._derived(provision, "dueOn")
-            judged = self._derived(provision, "judgedOn")
-            label = engine.label(provision, self.lang)
-            version = engine._first(provision, self.odr + "inVersion")
-            # Out of time the dispute's own steps are not reached: no date reads as live.
-            not_live = self._derived(provision, "notLive")
-            live = not not_live
-            deadline = {
-                "label": label,
-                "kind": self._notation_of(provision, "dateKind"),
-                "date": due[0].value if due and live else None,
-                "passed": self._flag(provision, "passed") if live else None,
-                "reached": self._flag(provision, "reached") if live else None,
-                "judgedOn": judged[0].value if judged and live else None,
-                "assumedOpening": live and bool(self._flag(provision, "assumedStart")),
-                "version": engine.label(version, self.lang) if version else None,
-                "notLive": self._frame(not_live[0].value.rsplit("/", 1)[-1]) if not_live else None,
-                "legalBasis": self.basis(provision),
-            }
-            deadlines.append(deadline)
-            if live:
-                self._deadline_caveats(provision, deadline)
-        return sorted(deadlines, key=lambda d: (d["date"] is None, d["date"] or "", d["label"]))
-
-    def _deadline_caveats(self, provision: str, deadline: dict[str, Any]) -> None:
-        engine = self.engine
-        label = deadline["label"]
-        if deadline["passed"]:
-            self._caveat("caveatPassed", label=label, date=deadline["date"])
-            exception = self._in_language(engine._values(provision, self.odr + "exception"))
-            if exception:
-                self._caveat("caveatException", label=label, exception=exception)
-        undated = self._derived(provision, "undated")
-        if undated:
-            why = self._frame(undated[0].value.rsplit("/", 1)[-1]).format(
-                days=engine.label(engine._first(provision, self.odr + "dayCount") or "", self.lang),
-                event=engine.label(
-                    engine._first(provision, self.odr + "countedFrom") or "", self.lang
-                ),
-            )
-            self._caveat("caveatUndated", label=label, why=why)
-            return
-        numbering = engine.text(self.lookup_ns + "dayNumbering", (SKOS + "definition",), self.lang)
-        if numbering and numbering not in self.caveats:
-            self.caveats.append(numbering)
-        if deadline["assumedOpening"]:
-            self._caveat("caveatAssumedOpening", date=self.facts.as_of.isoformat())
-        if self._flag(provision, "daysUnstated"):
-            self._caveat("caveatDaysUnstated", label=label)
-
-    def _decisions(self) -> list[dict[str, Any]]:
-        engine = self.engine
-        remedies = [
-            subject
-            for subject in self.graph
-            if self._derived(subject, "status") and self._derived(subject, "family")
-        ]
-        decisions = []
-        for remedy in remedies:
-            family = self._derived(remedy, "family")[0].value
-            decisions.append(
-                {
-                    "remedy": engine.notation(remedy),
-                    "iri": remedy,
-                    "label": engine.label(remedy, self.lang),
-                    "status": self._notation_of(remedy, "status"),
-                    # false where the sources deny Alibaba the power; null where they are silent
-                    "enforceable": self._flag(remedy, "enforceable"),
-                    "family": {
-                        "iri": family,
-                        "notation": engine.notation(family),
-                        "label": engine.label(family, self.lang),
-                    },
-                    "reason": self._text(remedy, "reason"),
-                    "notStated": self._silences(family),
-                    "legalBasis": self.basis(remedy),
-                }
-            )
-        return sorted(decisions, key=lambda d: (d["family"]["notation"] or "", d["remedy"] or ""))
-
-    def _advance_refund(self) -> dict[str, Any]:
-        remedy = next(
-            o.value
-            for predicates in self.graph.values()
-            for o in predicates.get(self.lookup_ns + "advanceRefund", [])
-        )
-        status = self._notation_of(remedy, "status")
-        cap = None
-        caps = self._derived(remedy, "cap")
-        if caps:
-            node = caps[0].value
-            value = self.graph[node][SCHEMA + "value"][0].value
-            currency = self.graph[node][SCHEMA + "currency"][0].value
-            cap = Money(Decimal(value), currency).to_json()
-        elif (
-            self._derived(remedy, "basedOn")
-            and status != "does-not-apply"
-            and self.facts.guarantee is None
-        ):
-            # Only when the guarantee is what is missing: an out-of-time refund has no cap
-            # because it is out of time, not for want of the amount.
-            self._caveat("caveatNoCap")
-        return {
-            "available": bool(self._flag(remedy, "available")),
-            "status": status,
-            "cap": cap,
-            "conditions": self._conditions(remedy),
-            "reason": self._text(remedy, "reason"),
-            "legalBasis": self.basis(remedy),
-        }
-
-    def _objections(self) -> list[dict[str, Any]]:
-        engine = self.engine
-        routes = [r for r in engine._instances("ObjectionRoute") if self._derived(r, "status")]
-        objections = []
-        for route in routes:
-            forum = self._derived(route, "forum")
-            procedure = self._derived(route, "procedure")
-            choice = self._derived(route, "forumChoice")
-            reason = self._text(route, "reason") or engine.label(route, self.lang)
-            if choice:
-                clause = engine.label(choice[0].value, self.lang)
-                reason = self._frame("frameForumClause").format(reason=reason, clause=clause)
-            objections.append(
-                {
-                    "approach": engine.notation(route),
-                    "against": self._derived(route, "against")[0].value,
-                    "status": self._notation_of(route, "status"),
-                    "procedure": engine.notation(procedure[0].value) if procedure else None,
-                    "forum": {
-                        "iri": forum[0].value,
-                        "label": engine.label(forum[0].value, self.lang),
-                    }
-                    if forum
-                    else None,
-                    "reason": reason,
-                    "conditions": self._conditions(route),
-                    "legalBasis": self.basis(route),
-                }
-            )
-        return sorted(objections, key=lambda o: o["approach"] or "")
-
-    def _tension_caveats(self) -> None:
-        """A caveat for each pair of statements the rules found in tension (lookup:tension):
-        both statements, each with its sources and their dates where the sources give one."""
-        engine = self.engine
-        for subject in list(self.graph):
-            for other in [o.value for o in self._derived(subject, "tension")]:
-                for statement in [o.value for o in self._derived(subject, "basedOn")]:
-                    if other in engine._iris(statement, self.odr + "inTensionWith"):
-                        self._caveat(
-                            "caveatTension",
-                            a=engine.label(statement, self.lang),
-                            sourceA=self._sources_in_words(statement),
-                            b=engine.label(other, self.lang),
-                            sourceB=self._sources_in_words(other),
-                        )
-
-    def _sources_in_words(self, statement: str) -> str:
-        engine = self.engine
-        parts = []
-        for source in engine._iris(statement, DCTERMS + "source"):
-            url = engine._first(source, SCHEMA + "url") or source
-            date = engine._first(source, DCTERMS + "date")
-            parts.append(
-                self._frame("frameSourceDated").format(url=url, date=date)
-                if date
-                else self._frame("frameSourceUndated").format(url=url)
-            )
-        return "; ".join(parts)
-
-    def _knowledge_caveats(self) -> None:
-        """Caveats where the knowledge graph says a source is silent, conflicting or weak. They
-        depend on the statements used and the knowledge graph alone: worked out once for each
-        list of statements (most answers of a corpus share theirs), then added in order."""
-        key = (tuple(self.used), tuple(self.cited_together), self.lang)
-        calls = self.engine._knowledge_caveat_calls.get(key)
-        if calls is None:
-            calls = self._read_knowledge_caveats()
-            self.engine._knowledge_caveat_calls[key] = calls
-        for name, values in calls:
-            self._caveat(name, **values)
-
-    def _read_knowledge_caveats(self) -> list[tuple[str, dict[str, str]]]:
-        engine = self.engine
-        calls: list[tuple[str, dict[str, str]]] = []
-        not_stated: dict[str, list[str]] = {}
-        by_confidence: dict[str, list[str]] = {}
-        subjects = list(self.used)
-        for statement in self.used:
-            for article in engine._iris(statement, self.odr + "legalBasis"):
-                if article not in subjects:
-                    subjects.append(article)
-        for subject in subjects:
-            for prop in engine._iris(subject, self.odr + "notStated"):
-                not_stated.setdefault(prop, []).append(engine.label(subject, self.lang))
-        rank = {"low": 0, "medium": 1, "high": 2}
-
-        def graded_above(statement: str, level: str) -> bool:
-            """Whether a source cited with ``statement`` (by the statement itself or by an item
-            of the answer that cites it) is graded above ``level``: then the item does not
-            rest on ``level`` sources only."""
-            together = {statement}.union(
-                *(group for group in self.cited_together if statement in group)
-            )
-            return any(
-                rank.get(basis["confidence"] or "", -1) > rank.get(level, -1)
-                for other in together
-                for basis in engine._bases.get((other, self.lang), [])
-            )
-
-        for statement in self.used:
-            level_iri = engine._first(statement, self.odr + "confidence")
-            level = engine.notation(level_iri) if level_iri else None
-            if level is not None and level != "high" and not graded_above(statement, level):
-                by_confidence.setdefault(level_iri or "", []).append(
-                    engine.label(statement, self.lang)
-                )
-            for other in engine._iris(statement, self.odr + "conflictsWith"):
-                pair = sorted([engine.label(statement, self.lang), engine.label(other, self.lang)])
-                calls.append(("caveatConflict", {"a": pair[0], "b": pair[1]}))
-        for prop, labels in not_stated.items():
-            # Only what the lookup vocabulary can say in words; never a property's name.
-            what = engine.text(prop, (self.lookup_ns + "silence",), self.lang)
-            if what:
-                calls.append(("caveatNotStated", {"what": what, "subjects": "; ".join(labels)}))
-        for level_iri, labels in by_confidence.items():
-            calls.append(
-                (
-                    "caveatConfidence",
-                    {"level": engine.label(level_iri, self.lang), "subjects": "; ".join(labels)},
-                )
-            )
-        return calls
