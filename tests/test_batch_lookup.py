@@ -158,7 +158,7 @@ def test_facts_read_from_statements_are_those_read_from_an_rdflib_graph(
 
     import pyoxigraph as ox
 
-    from odr_kg.lookup import LookupInputError
+    from odr_kg.lookup_facts import LookupInputError
     from odr_kg.validation import CaseStatements, case_graph
 
     engine = LookupEngine(store)

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from odr_kg.lookup import KNOWLEDGE_RULES_FOLDER, LookupEngine, LookupInputError, load_rules
+from odr_kg.lookup import KNOWLEDGE_RULES_FOLDER, LookupEngine, load_rules
+from odr_kg.lookup_facts import LookupInputError
 from odr_kg.store import KnowledgeStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,9 +140,8 @@ def test_the_knowledge_graph_rules_run_once_and_derive_the_basis_and_the_names(
 ) -> None:
     rules = load_rules(folder_name=KNOWLEDGE_RULES_FOLDER)
     assert [name for name, _ in rules] == sorted(name for name, _ in rules) and rules
-    lookup_ns = engine.base + "def/lookup/"
     article = engine.base + "eli/alibaba/transaction-dispute-rules/art_17"
-    names = {o.language: o.value for o in engine._values(article, lookup_ns + "name")}
+    names = {o.language: o.value for o in engine.values(article, engine.frame.iri("lookup:name"))}
     assert names == {"en": "Transaction Dispute Rules, Article 17", "zh": "交易纠纷规则第17条"}
 
 

@@ -17,7 +17,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from odr_kg.cli import main
-from odr_kg.lookup import LookupEngine, LookupInputError
+from odr_kg.lookup import LookupEngine
+from odr_kg.lookup_facts import LookupInputError
 
 FOLDER = Path(__file__).parent / "scenarios"
 SCENARIOS = {

@@ -89,7 +89,7 @@ class CaseGraph:
 
     def values(self, node: str, predicate: str) -> list[Term]:
         derived = self.forward.get(node, {}).get(predicate, [])
-        known = self.engine._values(node, predicate)
+        known = self.engine.values(node, predicate)
         return derived + [o for o in known if o not in derived] if derived else known
 
     def subjects(self, predicate: str, node: str) -> list[str]:
@@ -239,8 +239,8 @@ class Framer:
         basis = self.frame.iri("lookup:basis")
         rank = self.frame.iri("lookup:rank")
         nodes = sorted(
-            (v.value for v in self.engine._values(statement, basis)),
-            key=lambda n: self.engine._first(n, rank) or "",
+            (v.value for v in self.engine.values(statement, basis)),
+            key=lambda n: self.engine.first(n, rank) or "",
         )
         return [self._object(self.frame.shapes["basis"], node) for node in nodes]
 

@@ -19,7 +19,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from odr_kg.lookup import Facts, LookupEngine, LookupInputError
+from odr_kg.lookup import LookupEngine
+from odr_kg.lookup_facts import Facts, LookupInputError
+from odr_kg.namespaces import odr_term
 from odr_kg.validation import (
     CaseStatements,
     UnreadableCaseError,
@@ -140,8 +142,8 @@ class BatchLookup:
         self.as_of = as_of or dt.date.today()
         self.lang = lang
         self.chunk_size = chunk_size
-        lookup = engine.prefixes["lookup"]
-        self._finding = lookup + "finding"
+        self._finding = engine.frame.iri("lookup:finding")
+        self._case_class = odr_term("Case", engine.base)
 
     def run(self, sources: Iterable[CaseSource]) -> Iterator[Outcome]:
         """One outcome a case, in the order of ``sources``."""
@@ -165,7 +167,7 @@ class BatchLookup:
         cases = {
             t.subject
             for t in source.triples
-            if t.predicate.value == RDF_TYPE and t.object.value == self.engine._odr + "Case"
+            if t.predicate.value == RDF_TYPE and t.object.value == self._case_class
         }
         iri = next((c.value for c in cases if isinstance(c, ox.NamedNode)), None)
         try:
@@ -206,7 +208,7 @@ class BatchLookup:
                 facts.as_of.isoformat(),
                 datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#date"),
             )
-            stated = [ox.Triple(node, ox.NamedNode(engine.prefixes["lookup"] + "asOf"), as_of)]
+            stated = [ox.Triple(node, ox.NamedNode(engine.frame.iri("lookup:asOf")), as_of)]
             yield Outcome(line, stated + mine if iri is not None else [])
 
     def _run_rules(self, case_triples: list[ox.Triple]) -> list[ox.Triple]:

@@ -211,7 +211,8 @@ def run_export(args: argparse.Namespace) -> int:
 def run_lookup(args: argparse.Namespace) -> int:
     import json
 
-    from odr_kg.lookup import LookupEngine, LookupInputError, parse_date
+    from odr_kg.lookup import LookupEngine
+    from odr_kg.lookup_facts import LookupInputError, parse_date
     from odr_kg.validation import UnreadableCaseError, read_case_file
 
     if args.batch:

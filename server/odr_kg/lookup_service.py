@@ -21,7 +21,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from odr_kg.lookup import Answer, Facts, LookupEngine
+from odr_kg.lookup import Answer, LookupEngine
+from odr_kg.lookup_facts import Facts
 from odr_kg.store import KnowledgeStore
 
 # The encodings of an answer, by the name a caller asks for.

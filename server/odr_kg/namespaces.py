@@ -152,3 +152,8 @@ def odr_term(name: str, base: str = DEFAULT_BASE) -> str:
     """The IRI of the ontology term ``name`` in a graph published under ``base``; a name the
     ontology does not declare raises :class:`AttributeError`."""
     return rebase(str(getattr(ODR, name)), base)
+
+
+def odr_namespace(base: str = DEFAULT_BASE) -> str:
+    """The ontology's namespace in a graph published under ``base``."""
+    return rebase(str(ODR._NS), base)

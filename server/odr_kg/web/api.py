@@ -10,7 +10,8 @@ from werkzeug.exceptions import BadRequest, HTTPException, UnsupportedMediaType
 
 from odr_kg.jobs import CaseBounds, JobFailedError, ParseJob, ValidateJob
 from odr_kg.limits import LimitError, check_json_depth, load_json
-from odr_kg.lookup import Facts, LookupEngine, LookupInputError, parse_date
+from odr_kg.lookup import LookupEngine
+from odr_kg.lookup_facts import Facts, LookupInputError, parse_date
 from odr_kg.lookup_service import LookupService
 from odr_kg.validation import CASE_MEDIA_TYPES, UnreadableCaseError
 from odr_kg.web.extension import get_workers

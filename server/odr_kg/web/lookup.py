@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
-from odr_kg.lookup import LookupInputError
+from odr_kg.lookup_facts import LookupInputError
 from odr_kg.web.api import answer_response, get_engine, request_language
 
 bp = Blueprint("lookup", __name__)
