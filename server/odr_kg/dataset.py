@@ -12,6 +12,7 @@ from importlib.resources import files
 import pyoxigraph as ox
 
 from odr_kg import formats, resources
+from odr_kg.namespaces import odr_namespace
 from odr_kg.store import GRAPH_NAMES, KnowledgeStore
 
 VOID = "http://rdfs.org/ns/void#"
@@ -59,7 +60,7 @@ def dataset_description(store: KnowledgeStore, site: str) -> list[ox.Triple]:
         ox.Triple(dataset, iri(f"{VOID}uriSpace"), ox.Literal(store.base)),
         ox.Triple(dataset, iri(f"{VOID}triples"), count(store.distinct_triple_count())),
         ox.Triple(dataset, iri(f"{VOID}sparqlEndpoint"), iri(f"{site}sparql")),
-        ox.Triple(dataset, iri(f"{VOID}vocabulary"), iri(f"{store.base}def/")),
+        ox.Triple(dataset, iri(f"{VOID}vocabulary"), iri(odr_namespace(store.base))),
     ]
     for vocabulary in VOCABULARIES:
         triples.append(ox.Triple(dataset, iri(f"{VOID}vocabulary"), iri(vocabulary)))
@@ -142,7 +143,7 @@ def ontology_terms(store: KnowledgeStore, kind: str) -> list[TermDoc]:
         "property": "<http://www.w3.org/2002/07/owl#ObjectProperty> "
         "<http://www.w3.org/2002/07/owl#DatatypeProperty>",
     }[kind]
-    namespace = f"{store.base}def/"
+    namespace = odr_namespace(store.base)
     query = f"""
         PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
         PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
@@ -190,7 +191,7 @@ def jsonld_context(store: KnowledgeStore) -> dict[str, object]:
     """A JSON-LD context for our vocabulary: each term by its local name; object properties
     typed ``@id``, datatype properties typed by their range."""
     context: dict[str, object] = {
-        "odr": f"{store.base}def/",
+        "odr": odr_namespace(store.base),
         "xsd": "http://www.w3.org/2001/XMLSchema#",
         "schema": "http://schema.org/",
         "id": "@id",
@@ -206,7 +207,7 @@ def jsonld_context(store: KnowledgeStore) -> dict[str, object]:
                 OPTIONAL {{ ?term rdfs:range ?range }}
             }}
         }} ORDER BY ?term"""
-    namespace = f"{store.base}def/"
+    namespace = odr_namespace(store.base)
     for row in store.query(query):
         iri = row["term"].value
         name = iri.removeprefix(namespace)

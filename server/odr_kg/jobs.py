@@ -26,6 +26,7 @@ import pyoxigraph as ox
 import rdflib
 
 from odr_kg.limits import LimitError
+from odr_kg.namespaces import odr_term
 from odr_kg.store import EmbeddedStore, KnowledgeStore, QueryResult, QuerySyntaxError
 from odr_kg.validation import (
     ShapesValidator,
@@ -120,7 +121,7 @@ class WorkerState:
 
     def __init__(self, store: KnowledgeStore, validate: bool) -> None:
         self.store = store
-        self.case_class = ox.NamedNode(store.base + "def/Case")
+        self.case_class = ox.NamedNode(odr_term("Case", store.base))
         self.validator = ShapesValidator.for_cases(store) if validate else None
         if self.validator is not None:
             # pySHACL parses its SPARQL constraints on first use: once, here, not in a job.
