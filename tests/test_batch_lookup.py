@@ -68,6 +68,33 @@ def test_batch_answers_are_the_apis(corpus: Path, client: FlaskClient, tmp_path:
     assert answered >= 30
 
 
+def test_worker_processes_give_the_same_lines_in_the_same_order(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs, reports = [], []
+    for workers in ("1", "3"):
+        out = tmp_path / f"answers-{workers}.jsonl"
+        arguments = ["lookup", "--batch", str(corpus), "--as-of", AS_OF, "--out", str(out)]
+        status = main([*arguments, "--chunk", "4", "--workers", workers])
+        outputs.append((status, out.read_text(encoding="utf-8")))
+        reports.append(capsys.readouterr().err)
+    assert outputs[0] == outputs[1]
+    assert reports[0] == reports[1]
+    assert "could not be read" in reports[0] and "cannot answer" in reports[0]
+    assert len(outputs[0][1].splitlines()) == 36
+
+
+@pytest.mark.parametrize("workers", ["0", "two"])
+def test_workers_must_be_a_whole_number_from_one(
+    workers: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "answers.jsonl"
+    with pytest.raises(SystemExit) as exit_:
+        main(["lookup", "--batch", str(tmp_path), "--out", str(out), "--workers", workers])
+    assert exit_.value.code == 2
+    assert "--workers" in capsys.readouterr().err
+
+
 def test_a_case_that_cannot_be_read_gets_an_error_line(
     corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -107,7 +134,7 @@ def test_into_store_lets_sparql_ask_over_the_findings(corpus: Path, tmp_path: Pa
     out = tmp_path / "answers.jsonl"
     main(
         ["lookup", "--batch", str(files), "--as-of", AS_OF, "--out", str(out)]
-        + ["--store", store_path, "--into-store", "--chunk", "7"]
+        + ["--store", store_path, "--into-store", "--chunk", "7", "--workers", "2"]
     )
     lines = [line for line in lines_of(out) if "answer" in line]
     # The expected rows, from the answers and the amounts paid in the case graphs.
