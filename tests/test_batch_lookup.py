@@ -84,6 +84,30 @@ def test_worker_processes_give_the_same_lines_in_the_same_order(
     assert len(outputs[0][1].splitlines()) == 36
 
 
+def test_derived_statements_from_workers_keep_each_cases_blank_nodes_apart(corpus: Path) -> None:
+    import datetime as dt
+
+    import pyoxigraph as ox
+
+    from odr_kg.batch_lookup import BatchLookup, case_sources
+
+    # The workers are forked after this process drew blank nodes: they start from its state.
+    ox.BlankNode()
+    engine = LookupEngine(open_store())
+    batch = BatchLookup(engine, dt.date.fromisoformat(AS_OF), chunk_size=3, workers=2)
+    owners: dict[ox.BlankNode, str] = {}
+    capped = 0
+    for outcome in batch.run(case_sources(sorted((corpus / "files").iterdir()))):
+        for triple in outcome.derived:
+            for term in (triple.subject, triple.object):
+                if isinstance(term, ox.BlankNode):
+                    assert owners.setdefault(term, outcome.line["case"]) == outcome.line["case"]
+        answer = outcome.line.get("answer")
+        if answer and answer["enforcement"]["advanceRefund"]["cap"] is not None:
+            capped += 1
+    assert capped > 1 and owners
+
+
 @pytest.mark.parametrize("workers", ["0", "two"])
 def test_workers_must_be_a_whole_number_from_one(
     workers: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -51,7 +51,9 @@ CHUNKS_IN_FLIGHT = 2
 
 def default_workers() -> int:
     """The worker processes of a batch by default: one a core this process may run on."""
-    return len(os.sched_getaffinity(0))
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 @dataclass
@@ -166,8 +168,12 @@ def _encoded(triples: list[ox.Triple]) -> bytes:
 
 
 def _decoded(data: bytes) -> list[ox.Triple]:
-    # Blank node labels are kept: a cap's node stays the node its finding names.
-    return [quad.triple for quad in ox.parse(data, ox.RdfFormat.N_TRIPLES)] if data else []
+    """One case's derived statements, each blank node named afresh (one name within the case,
+    so a cap stays the node its finding names): the workers, forked from one process, draw the
+    same blank node names, and two cases' caps would be taken for one."""
+    if not data:
+        return []
+    return [quad.triple for quad in ox.parse(data, ox.RdfFormat.N_TRIPLES, rename_blank_nodes=True)]
 
 
 class BatchLookup:
