@@ -5,8 +5,8 @@ another over one keep-alive connection to a served ``odr-kg serve``) on a sample
 ratio, and whether the sample's answers are identical. Writes bench/batch-results.json, which
 bench/render_results.py renders into RESULTS.md.
 
-Run: ``.venv/bin/python bench/batch.py [--cases N] [--sample N] [--chunk N]``. Never asserted in
-tests: the figures depend on the machine.
+Run: ``.venv/bin/python bench/batch.py [--cases N] [--sample N] [--chunk N] [--workers N]``. Never
+asserted in tests: the figures depend on the machine.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def serve(script: Path) -> tuple[subprocess.Popen[bytes], int]:
     return server, port
 
 
-def batch_side_by_side(count: int, sample: int, chunk: int | None) -> dict:
+def batch_side_by_side(count: int, sample: int, chunk: int | None, workers: int | None) -> dict:
     """The API and the batch on the same ``count`` generated cases (the API on ``sample``)."""
     sys.path.insert(0, str(BENCH))
     from generate_cases import generate, write
@@ -76,6 +76,9 @@ def batch_side_by_side(count: int, sample: int, chunk: int | None) -> dict:
     command = [str(script), "lookup", "--batch", str(corpus), "--as-of", AS_OF, "--out", str(out)]
     if chunk:
         command += ["--chunk", str(chunk)]
+    if workers:
+        command += ["--workers", str(workers)]
+    load_before = os.getloadavg()
     start = time.perf_counter()
     subprocess.run(command, check=True, stderr=subprocess.DEVNULL)
     batch_seconds = time.perf_counter() - start
@@ -90,12 +93,14 @@ def batch_side_by_side(count: int, sample: int, chunk: int | None) -> dict:
     return {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "load_before_batch": " ".join(f"{x:.2f}" for x in load_before),
         "cases": count,
         "api_sample": sample,
         "api_per_second": api_rate,
         "batch_per_second": batch_rate,
         "batch_seconds": batch_seconds,
         "chunk": chunk,
+        "workers": workers or len(os.sched_getaffinity(0)),
         "ratio": batch_rate / api_rate,
         "identical": identical,
         "answered": sum("answer" in line for line in lines),
@@ -107,14 +112,16 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1000, help="generated cases for the batch")
     parser.add_argument("--sample", type=int, default=300, help="cases sent to the API")
     parser.add_argument("--chunk", type=int, help="the batch's --chunk (its default)")
+    parser.add_argument("--workers", type=int, help="the batch's --workers (its default)")
     args = parser.parse_args()
-    figures = batch_side_by_side(args.cases, min(args.sample, args.cases), args.chunk)
+    figures = batch_side_by_side(args.cases, min(args.sample, args.cases), args.chunk, args.workers)
     (BENCH / "batch-results.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(
         f"POST /api/lookup {figures['api_per_second']:.1f} cases/s ({figures['api_sample']} "
         f"cases), batch {figures['batch_per_second']:.1f} cases/s ({figures['cases']} cases, "
-        f"{figures['batch_seconds']:.1f} s): x{figures['ratio']:.2f}; identical answers: "
-        f"{figures['identical']}"
+        f"{figures['batch_seconds']:.1f} s, {figures['workers']} workers): "
+        f"x{figures['ratio']:.2f}; identical answers: {figures['identical']}; load average "
+        f"{figures['load_before_batch']} before the batch, {figures['load']} after"
     )
 
 

@@ -203,7 +203,8 @@ def batch_runs(add) -> None:
         f"{b['api_sample']:,} sent one by one as Turtle to `POST /api/lookup?asOf=…` of a "
         "served `odr-kg serve` (one keep-alive connection, the client on the same 2 cores), "
         f"all of them to `odr-kg lookup --batch cases.nq --out …` (the command, start-up "
-        f"included: {b['batch_seconds']:.1f} s, --chunk {b['chunk'] or 'default'}).\n"
+        f"included: {b['batch_seconds']:.1f} s, --chunk {b['chunk'] or 'default'}, "
+        f"--workers {b.get('workers', 1)}).\n"
     )
     add("| | cases | cases/s |\n|---|---:|---:|")
     add(f"| `POST /api/lookup` | {b['api_sample']:,} | {b['api_per_second']:,.1f} |")

@@ -68,6 +68,57 @@ def test_batch_answers_are_the_apis(corpus: Path, client: FlaskClient, tmp_path:
     assert answered >= 30
 
 
+def test_worker_processes_give_the_same_lines_in_the_same_order(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs, reports = [], []
+    for workers in ("1", "3"):
+        out = tmp_path / f"answers-{workers}.jsonl"
+        arguments = ["lookup", "--batch", str(corpus), "--as-of", AS_OF, "--out", str(out)]
+        status = main([*arguments, "--chunk", "4", "--workers", workers])
+        outputs.append((status, out.read_text(encoding="utf-8")))
+        reports.append(capsys.readouterr().err)
+    assert outputs[0] == outputs[1]
+    assert reports[0] == reports[1]
+    assert "could not be read" in reports[0] and "cannot answer" in reports[0]
+    assert len(outputs[0][1].splitlines()) == 36
+
+
+def test_derived_statements_from_workers_keep_each_cases_blank_nodes_apart(corpus: Path) -> None:
+    import datetime as dt
+
+    import pyoxigraph as ox
+
+    from odr_kg.batch_lookup import BatchLookup, case_sources
+
+    # The workers are forked after this process drew blank nodes: they start from its state.
+    ox.BlankNode()
+    engine = LookupEngine(open_store())
+    batch = BatchLookup(engine, dt.date.fromisoformat(AS_OF), chunk_size=3, workers=2)
+    owners: dict[ox.BlankNode, str] = {}
+    capped = 0
+    for outcome in batch.run(case_sources(sorted((corpus / "files").iterdir()))):
+        for triple in outcome.derived:
+            for term in (triple.subject, triple.object):
+                if isinstance(term, ox.BlankNode):
+                    assert owners.setdefault(term, outcome.line["case"]) == outcome.line["case"]
+        answer = outcome.line.get("answer")
+        if answer and answer["enforcement"]["advanceRefund"]["cap"] is not None:
+            capped += 1
+    assert capped > 1 and owners
+
+
+@pytest.mark.parametrize("workers", ["0", "two"])
+def test_workers_must_be_a_whole_number_from_one(
+    workers: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "answers.jsonl"
+    with pytest.raises(SystemExit) as exit_:
+        main(["lookup", "--batch", str(tmp_path), "--out", str(out), "--workers", workers])
+    assert exit_.value.code == 2
+    assert "--workers" in capsys.readouterr().err
+
+
 def test_a_case_that_cannot_be_read_gets_an_error_line(
     corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -107,7 +158,7 @@ def test_into_store_lets_sparql_ask_over_the_findings(corpus: Path, tmp_path: Pa
     out = tmp_path / "answers.jsonl"
     main(
         ["lookup", "--batch", str(files), "--as-of", AS_OF, "--out", str(out)]
-        + ["--store", store_path, "--into-store", "--chunk", "7"]
+        + ["--store", store_path, "--into-store", "--chunk", "7", "--workers", "2"]
     )
     lines = [line for line in lines_of(out) if "answer" in line]
     # The expected rows, from the answers and the amounts paid in the case graphs.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -12,7 +13,8 @@ import rdflib
 from flask import Flask
 from rdflib.compare import isomorphic
 
-from odr_kg.lookup_service import LookupService, encode_answer
+from odr_kg.lookup import LookupEngine
+from odr_kg.lookup_service import LOOKUP_GRAPH_NAMES, LookupService, encode_answer
 from odr_kg.store import KnowledgeStore
 from odr_kg.stores import open_store
 
@@ -25,6 +27,7 @@ REQUEST = {
     "asOf": "2026-11-27",
     "dissatisfiedWithDecision": True,
 }
+CASE = Path(__file__).resolve().parents[1] / "cases" / "trade-assurance-non-delivery.ttl"
 SKOS_PREF_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 
@@ -136,11 +139,82 @@ def test_a_write_to_the_store_reaches_the_next_answer(own_store: KnowledgeStore)
     assert answer["stages"][0]["label"] == "A stage renamed"
 
 
+def case_triples(store: KnowledgeStore) -> list[ox.Triple]:
+    """A case graph from cases/, as ``odr-kg cases import`` would write it."""
+    return store.parse_file(CASE)[0]
+
+
+def test_a_write_to_a_case_graph_keeps_the_copy_and_the_cached_answers(
+    own_store: KnowledgeStore,
+) -> None:
+    service = LookupService(own_store, cache_bytes=2**20)
+    engine = service.engine()
+    facts = engine.facts_from_json(REQUEST)
+    first = service.answer(engine, facts, "en")
+    # What `odr-kg cases import` writes: case graphs, then the inferred graph again.
+    own_store.add_graphs({own_store.case_graph_iri("imported"): case_triples(own_store)})
+    own_store.infer()
+    own_store.clear_graph(own_store.case_graph_iri("imported"))
+    own_store.infer()
+    assert service.engine() is engine  # not copied again
+    assert service.answer(engine, facts, "en") is first
+    assert service.cached_answers() == 1
+
+
+def test_a_write_that_does_not_say_its_graphs_empties_the_cache(
+    own_store: KnowledgeStore, tmp_path: Path
+) -> None:
+    service = LookupService(own_store, cache_bytes=2**20)
+    engine = service.engine()
+    service.answer(engine, engine.facts_from_json(REQUEST), "en")
+    data = tmp_path / "case.nq"
+    graph = ox.NamedNode(own_store.case_graph_iri("bulk"))
+    data.write_bytes(
+        ox.serialize(
+            [ox.Quad(*t, graph) for t in case_triples(own_store)], format=ox.RdfFormat.N_QUADS
+        )
+    )
+    own_store.bulk_load(data)  # its graphs are named in the file: any may be the kg
+    assert service.engine() is not engine
+    assert service.cached_answers() == 0
+
+
+class _Recording:
+    """A store that notes the graphs read from it."""
+
+    def __init__(self, store: KnowledgeStore) -> None:
+        self._store = store
+        self.read: list[str | None] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    def quads(self, graph_iri: str | None = None) -> Iterator[ox.Quad]:
+        self.read.append(graph_iri)
+        return self._store.quads(graph_iri)
+
+    def query(self, *args: object, **kwargs: object) -> object:
+        self.read.append(None)  # a query may read any graph
+        return self._store.query(*args, **kwargs)
+
+
+def test_the_engine_reads_only_the_graphs_whose_writes_the_service_watches(
+    own_store: KnowledgeStore,
+) -> None:
+    recording = _Recording(own_store)
+    engine = LookupEngine(recording)  # type: ignore[arg-type]
+    engine.lookup(engine.facts_from_json(REQUEST), "en")
+    watched = {own_store.graph_iri(name) for name in LOOKUP_GRAPH_NAMES}
+    assert recording.read
+    assert set(recording.read) <= watched
+
+
 def test_an_engine_replaced_meanwhile_still_answers_uncached(own_store: KnowledgeStore) -> None:
     service = LookupService(own_store, cache_bytes=2**20)
     old = service.engine()
     facts = old.facts_from_json(REQUEST)
-    own_store.clear_graph(own_store.graph_iri("data") + "/nothing")  # a write, changing nothing
+    kg = own_store.graph_iri("kg")
+    own_store.add_graphs({kg: [quad.triple for quad in own_store.quads(kg)]})  # the same again
     assert service.engine() is not old
     assert service.answer(old, facts, "en") == encode_answer(old.lookup(facts, "en"), "json")
     assert service.cached_answers() == 0

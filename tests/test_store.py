@@ -299,3 +299,42 @@ def test_counts_follow_every_write() -> None:
         sizes,
         triples,
     )
+
+
+def test_written_since_tells_a_write_to_a_case_graph_from_one_to_the_knowledge_graph(
+    tmp_path: Path,
+) -> None:
+    store = open_store()
+    kg, ontology = store.graph_iri("kg"), store.graph_iri("ontology")
+    case, other_case = store.case_graph_iri("c-1"), store.case_graph_iri("c-2")
+    triple = ox.Triple(
+        ox.NamedNode("https://example.org/a"),
+        ox.NamedNode("https://example.org/b"),
+        ox.Literal("c"),
+    )
+
+    def since(write) -> set[str]:
+        """The graphs written_since counts as written by ``write``."""
+        before = store.generation
+        write()
+        assert store.generation > before
+        return {g for g in (kg, ontology, case, other_case) if store.written_since(before, [g])}
+
+    # A case import: its graphs, then the inferred graph; never the ontology or the kg.
+    assert since(lambda: (store.add_graphs({case: [triple]}), store.infer())) == {
+        case,
+        other_case,  # graphs outside ours are counted together
+    }
+    assert since(lambda: store.clear_graph(case)) == {case, other_case}
+    knowledge = [quad.triple for quad in store.quads(kg)]
+    assert since(lambda: store.add_graphs({kg: knowledge})) == {kg}
+    assert since(lambda: store.load_packaged()) == {kg, ontology}
+    # A bulk load names its graphs in the file: any graph may have changed.
+    data = tmp_path / "case.nq"
+    data.write_text(f"{triple} <{case}> .\n", encoding="utf-8")
+    assert since(lambda: store.bulk_load(data)) == {kg, ontology, case, other_case}
+    # A file declaring prefixes the store had not: every answer written with them may change.
+    turtle = tmp_path / "case.ttl"
+    turtle.write_text(f"@prefix ex: <https://example.org/> .\n{triple} .\n", encoding="utf-8")
+    assert since(lambda: store.add_file(turtle, case)) == {kg, ontology, case, other_case}
+    assert since(lambda: store.add_file(turtle, case)) == {case, other_case}

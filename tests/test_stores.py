@@ -372,3 +372,32 @@ def test_queries_to_an_external_store_count_against_the_clients_share(
     assert "Retry-After" in refused.headers
     other = client.get("/sparql", query_string=query, environ_base={"REMOTE_ADDR": "127.0.0.9"})
     assert other.status_code == 200
+
+
+@pytest.mark.parametrize("protocol", ["update", "graph-store"])
+def test_an_external_store_tells_writes_to_a_graph_from_updates(
+    start_oxigraph: Callable[[], OxigraphServer], protocol: str
+) -> None:
+    server = start_oxigraph()
+    graph_store = server.graph_store if protocol == "graph-store" else None
+    external = SparqlEndpointStore(
+        server.query, update_endpoint=server.update, graph_store=graph_store
+    )
+    kg, case = external.graph_iri("kg"), external.case_graph_iri("c-1")
+    triple = ox.Triple(
+        ox.NamedNode("https://example.org/a"),
+        ox.NamedNode("https://example.org/b"),
+        ox.Literal("c"),
+    )
+    before = external.generation
+    external.add_graphs({case: [triple]})
+    external.add_graphs({case: [triple]}, replace=False)
+    external.clear_graph(case)
+    assert external.written_since(before, [case])
+    assert not external.written_since(before, [kg])
+    external.add_graphs({kg: [triple]}, replace=False)
+    assert external.written_since(before, [kg])
+    # A SPARQL Update may write to any graph, whichever it seems to name.
+    before = external.generation
+    external.update(f"INSERT DATA {{ GRAPH <{case}> {{ {triple} }} }}")
+    assert external.written_since(before, [kg])

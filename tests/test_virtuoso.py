@@ -78,6 +78,8 @@ def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
             dirty_buffers=6_000,
             max_rows=RESULT_SET_MAX_ROWS,
             max_seconds=60,
+            threads=4,
+            pool_threads=6,
         )
     )
     log = folder / "stdout.log"

@@ -164,9 +164,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="cases reasoned over together (default 200)",
     )
+    batch.add_argument(
+        "--workers",
+        type=_at_least_one,
+        metavar="N",
+        help="processes answering chunks side by side (default: one a core; 1: this process)",
+    )
     lookup.set_defaults(run=run_lookup)
 
     return parser
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"at least 1, not {value}")
+    return value
 
 
 def run_load(args: argparse.Namespace) -> int:

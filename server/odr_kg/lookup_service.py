@@ -1,11 +1,12 @@
 """The lookup as a service answers it: over the store's current data, and from a bounded cache
 of encoded answers.
 
-:class:`~odr_kg.lookup.LookupEngine` works on a copy of the knowledge graph taken when it is
-built. :class:`LookupService` keeps that copy current: it builds a new engine, and drops every
-cached answer, when the store was written to since the copy was taken (the store's
-``generation`` moved) or, over a store that others may write to (an external one), when the
-copy is older than ``refresh_seconds``.
+:class:`~odr_kg.lookup.LookupEngine` works on a copy of the ontology and the knowledge graph
+taken when it is built. :class:`LookupService` keeps that copy current: it builds a new engine,
+and drops every cached answer, when one of those graphs was written to since the copy was taken
+(:meth:`~odr_kg.store.KnowledgeStore.written_since`: a write to a case graph leaves the copy and
+the answers as they are, a SPARQL Update may have written anywhere) or, over a store that others
+may write to (an external one), when the copy is older than ``refresh_seconds``.
 
 An answer depends only on the facts (parsed and checked, so that requests saying the same
 thing in other words, keys in another order or defaults spelt out, share it), the as-of date
@@ -27,6 +28,9 @@ from odr_kg.store import KnowledgeStore
 
 # The encodings of an answer, by the name a caller asks for.
 ANSWER_FORMATS = ("json", "turtle")
+# The graphs LookupEngine copies (with the store's prefixes): only a write to one of them can
+# change an answer.
+LOOKUP_GRAPH_NAMES = ("ontology", "kg")
 
 
 def encode_answer(answer: Answer, answer_format: str) -> bytes:
@@ -60,6 +64,7 @@ class LookupService:
         self.store = store
         self.cache_bytes = cache_bytes
         self.refresh_seconds = refresh_seconds
+        self._graphs = [store.graph_iri(name) for name in LOOKUP_GRAPH_NAMES]
         self._lock = threading.Lock()
         self._copy = self._take_copy()
 
@@ -70,7 +75,7 @@ class LookupService:
         return _Copy(LookupEngine(self.store), generation, time.monotonic())
 
     def _is_current(self, copy: _Copy) -> bool:
-        if copy.generation != self.store.generation:
+        if self.store.written_since(copy.generation, self._graphs):
             return False
         if self.store.sees_every_write or self.refresh_seconds is None:
             return True

@@ -255,21 +255,27 @@ class SparqlEndpointStore(KnowledgeStore):
                 operations.append(f"INSERT {{ GRAPH {graph} {{\n{data}\n}} }} WHERE {{}}")
             else:
                 operations.append(f"INSERT DATA {{ GRAPH {graph} {{\n{data}\n}} }}")
-        self.update(" ;\n".join(operations))
+        self._update(" ;\n".join(operations), list(graphs))
 
     def clear_graph(self, graph_iri: str) -> None:
         if self.graph_store is None:
-            self.update(f"DROP SILENT GRAPH {ox.NamedNode(graph_iri)}")
+            self._update(f"DROP SILENT GRAPH {ox.NamedNode(graph_iri)}", [graph_iri])
             return
         self._put(graph_iri, (), "DELETE")
 
     def update(self, sparql_update: str) -> None:
-        """Send a SPARQL Update to the update endpoint."""
+        """Send a SPARQL Update to the update endpoint; it counts as a write to every graph
+        (:meth:`~odr_kg.store.KnowledgeStore.written_since`)."""
+        self._update(sparql_update, None)
+
+    def _update(self, sparql_update: str, graph_iris: Sequence[str] | None) -> None:
+        """Send a SPARQL Update that writes to the named graphs ``graph_iris`` only (``None``:
+        to any)."""
         wrapper = self._wrapper(self.update_endpoint, sparql_update, INSERT)
         try:
             self._send(wrapper)
         finally:
-            self._written()
+            self._written(graph_iris)
 
     def _put(self, graph_iri: str, triples: Sequence[ox.Triple], method: str) -> None:
         assert self.graph_store is not None
@@ -292,7 +298,7 @@ class SparqlEndpointStore(KnowledgeStore):
         except (OSError, HTTPException) as error:  # network failures, URLError and timeouts
             raise self._translate(error, self.graph_store) from error
         finally:
-            self._written()
+            self._written([graph_iri])
 
     # HTTP ---------------------------------------------------------------------------------
 

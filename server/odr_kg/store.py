@@ -19,8 +19,9 @@ Queries see the union of all named graphs as their default graph, so a question 
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,10 @@ class KnowledgeStore(ABC):
     # disk, the store's lock keeps other writers out), not of an external one, which others
     # may write to.
     sees_every_write = True
+    # The graphs whose writes are told apart (see :meth:`written_since`); writes to any other
+    # graph (a case graph, a data file's) are counted together, so that importing a million
+    # case graphs keeps nothing per graph.
+    TRACKED_GRAPH_NAMES = GRAPH_NAMES
 
     def __init__(self, base: str = resources.DEFAULT_BASE) -> None:
         if not base.endswith("/"):
@@ -94,9 +99,17 @@ class KnowledgeStore(ABC):
             raise InvalidBaseError(f"base IRI is not a valid absolute IRI: {base!r}") from error
         self.base = base
         self.prefixes: dict[str, str] = {}
-        # Moves on after every write through this object: a reader holding a copy of the data
-        # (the lookup's) takes a new one when it differs from the copy's.
+        # Moves on after every write through this object. A reader holding a copy of some
+        # graphs (the lookup's) notes it when taking the copy, and takes a new one when
+        # :meth:`written_since` says one of those graphs was written to since.
         self.generation = 0
+        self._tracked = {self.graph_iri(name) for name in self.TRACKED_GRAPH_NAMES}
+        # The generation of the last write to each tracked graph, to any other graph, and to
+        # graphs unsaid (a SPARQL Update, a bulk load, new prefixes: any graph may have changed).
+        self._graph_written: dict[str, int] = {}
+        self._other_written = 0
+        self._all_written = 0
+        self._write_lock = threading.Lock()
 
     # What an implementation provides --------------------------------------------------------
 
@@ -148,9 +161,43 @@ class KnowledgeStore(ABC):
     def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
         """Release what the store holds open (files, connections)."""
 
-    def _written(self) -> None:
-        """Note a write, once it is done (or failed half-way): :attr:`generation` moves on."""
-        self.generation += 1
+    def _written(self, graph_iris: Iterable[str] | None = None) -> None:
+        """Note a write to the named graphs ``graph_iris`` (``None``: to any graph), once it
+        is done (or failed half-way): :attr:`generation` moves on."""
+        with self._write_lock:
+            # Moved on after the data changed: a reader that saw the old generation sees the
+            # write in written_since, one that saw the new one copied the data already written.
+            self.generation += 1
+            if graph_iris is None:
+                self._all_written = self.generation
+                return
+            for graph_iri in graph_iris:
+                if graph_iri in self._tracked:
+                    self._graph_written[graph_iri] = self.generation
+                else:
+                    self._other_written = self.generation
+
+    def written_since(self, generation: int, graph_iris: Iterable[str]) -> bool:
+        """Whether a write through this object after :attr:`generation` was ``generation`` may
+        have changed one of the named graphs ``graph_iris`` or the prefixes: a write to another
+        graph does not count, a write that does not say its graphs (a SPARQL Update, a bulk
+        load) always does. Writes to graphs outside :attr:`TRACKED_GRAPH_NAMES` are told apart
+        only from writes to those."""
+        if self._all_written > generation:
+            return True
+        return any(
+            self._graph_written.get(graph_iri, 0) > generation
+            if graph_iri in self._tracked
+            else self._other_written > generation
+            for graph_iri in graph_iris
+        )
+
+    def _add_prefixes(self, prefixes: Mapping[str, str]) -> None:
+        """Take ``prefixes`` besides the store's. The prefixes shape every reader's output (the
+        lookup's answer in Turtle), so a change counts as a write to every graph."""
+        if any(self.prefixes.get(prefix) != iri for prefix, iri in prefixes.items()):
+            self.prefixes.update(prefixes)
+            self._written()
 
     # Written once on top of them ------------------------------------------------------------
 
@@ -171,7 +218,7 @@ class KnowledgeStore(ABC):
         the inferred graph. Idempotent: each graph is replaced, never added to twice."""
         graphs, prefixes = packaged_graphs(self.base)
         self.add_graphs({self.graph_iri(name): graphs[name] for name in PACKAGED_GRAPH_NAMES})
-        self.prefixes.update(prefixes)
+        self._add_prefixes(prefixes)
         self.infer()
 
     def infer(self) -> int:
@@ -184,7 +231,7 @@ class KnowledgeStore(ABC):
 
     def use_packaged_prefixes(self) -> None:
         """Take the prefixes of the packaged files, for a store loaded earlier."""
-        self.prefixes.update(packaged_graphs(self.base)[1])
+        self._add_prefixes(packaged_graphs(self.base)[1])
 
     def add_file(self, path: str | Path | Traversable, graph_iri: str) -> None:
         """Load an RDF file into the named graph ``graph_iri``.
@@ -195,7 +242,7 @@ class KnowledgeStore(ABC):
         """
         triples, prefixes = self.parse_file(path)
         self.add_graphs({graph_iri: triples}, replace=False)
-        self.prefixes.update(prefixes)
+        self._add_prefixes(prefixes)
         self.infer()
 
     def parse_file(self, path: str | Path | Traversable) -> tuple[list[ox.Triple], dict[str, str]]:
@@ -349,18 +396,18 @@ class EmbeddedStore(KnowledgeStore):
                 for triple in triples
             )
         finally:
-            self._written()
+            self._written(graphs)
 
     def clear_graph(self, graph_iri: str) -> None:
         self._unflushed = True
         try:
             self._store.remove_graph(ox.NamedNode(graph_iri))
         finally:
-            self._written()
+            self._written([graph_iri])
 
-    def _written(self) -> None:
+    def _written(self, graph_iris: Iterable[str] | None = None) -> None:
         self._counts.clear()
-        super()._written()
+        super()._written(graph_iris)
 
     def bulk_load(self, path: str | Path, *, lenient: bool = False) -> None:
         """Load a dataset file (N-Quads, TriG; format by extension) as it is, graph names kept,
@@ -379,7 +426,7 @@ class EmbeddedStore(KnowledgeStore):
         except SyntaxError as error:
             raise DataSyntaxError(str(path), error.msg, error.lineno) from error
         finally:
-            self._written()
+            self._written()  # the file names its own graphs, any of them
 
     def close(self) -> None:
         # Only what transactions wrote needs flushing. bulk_load ingests files of its own, on
