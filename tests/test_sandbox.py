@@ -18,7 +18,8 @@ from odr_kg import sandbox
 from odr_kg.egress import EgressPolicy
 from odr_kg.jobs import JobFailedError, QueryJob
 from odr_kg.store import KnowledgeStore
-from odr_kg.workers import WorkerOptions, WorkerPool, shared_pool
+from odr_kg.worker_process import WorkerOptions
+from odr_kg.workers import WorkerPool, shared_pool
 from test_sparql_tokens import Canary
 
 SANDBOX_SOURCE = Path(sandbox.__file__)

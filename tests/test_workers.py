@@ -15,12 +15,12 @@ from odr_kg.client_budget import ClientBudget
 from odr_kg.jobs import CaseBounds, JobFailedError, ParseJob, QueryJob
 from odr_kg.store import KnowledgeStore
 from odr_kg.validation import UnreadableCaseError
+from odr_kg.worker_process import WorkerOptions
 from odr_kg.workers import (
     JobTimeoutError,
     MemoryLimitError,
     WorkerBusyError,
     WorkerCrashedError,
-    WorkerOptions,
     WorkerPool,
 )
 from test_sparql_tokens import Canary

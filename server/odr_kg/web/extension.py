@@ -11,7 +11,8 @@ from odr_kg import workers
 from odr_kg.store import KnowledgeStore
 from odr_kg.store_errors import ExternalStoreError
 from odr_kg.stores import open_store
-from odr_kg.workers import WorkerOptions, WorkerPool
+from odr_kg.worker_process import WorkerOptions
+from odr_kg.workers import WorkerPool
 
 EXTENSION_KEY = "odr_kg"
 POOL_KEY = "odr_kg.workers"
