@@ -232,7 +232,7 @@ def run_lookup(args: argparse.Namespace) -> int:
     from odr_kg.validation import UnreadableCaseError, read_case_file
 
     if args.batch:
-        from odr_kg.batch_lookup import run_batch
+        from odr_kg.batch_command import run_batch
 
         return run_batch(args)
     engine = LookupEngine(store_of(args))
