@@ -27,6 +27,7 @@ import rdflib
 
 from odr_kg.limits import LimitError
 from odr_kg.namespaces import odr_term
+from odr_kg.rdf import as_query_triples
 from odr_kg.store import EmbeddedStore, KnowledgeStore, QueryResult, QuerySyntaxError
 from odr_kg.validation import (
     ShapesValidator,
@@ -270,13 +271,7 @@ def _fitting(encoded: Iterator[bytes], max_rows: int, max_bytes: int) -> _Fitted
 def decode(kind: str, body: bytes) -> QueryResult:
     """The pyoxigraph result object of an :func:`encode`\\ d result."""
     if kind == "graph":
-        # pyoxigraph builds QueryTriples only from a query: this one copies the triples.
-        scratch = ox.Store()
-        scratch.extend(
-            ox.Quad(quad.subject, quad.predicate, quad.object, ox.DefaultGraph())
-            for quad in ox.parse(body, ox.RdfFormat.N_TRIPLES)
-        )
-        return scratch.query("CONSTRUCT WHERE { ?s ?p ?o }")
+        return as_query_triples([quad.triple for quad in ox.parse(body, ox.RdfFormat.N_TRIPLES)])
     return ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
 
 
