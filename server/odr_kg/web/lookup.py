@@ -8,26 +8,17 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
-from odr_kg.lookup_facts import LookupInputError
+from odr_kg.lookup_facts import REQUEST_KEYS, LookupInputError
 from odr_kg.web.api import answer_response, get_engine, request_language
 
 bp = Blueprint("lookup", __name__)
 
-FORM_FIELDS = (
-    "role",
-    "channel",
-    "claim",
-    "paidAmount",
-    "paidCurrency",
-    "guaranteeAmount",
-    "guaranteeCurrency",
-    "receivedOn",
-    "goodsReceivedOn",
-    "openedOn",
-    "asOf",
-    "dissatisfiedWithDecision",
-    "contractForum",
-    "contractForumExclusive",
+# The form's fields: the JSON request's keys, an amount of money as two fields.
+MONEY_KEYS = ("paid", "guarantee")
+FORM_FIELDS = tuple(
+    field
+    for key in REQUEST_KEYS
+    for field in ((f"{key}Amount", f"{key}Currency") if key in MONEY_KEYS else (key,))
 )
 TEXT = {
     "en": {
@@ -215,7 +206,7 @@ def request_of_form(args: Mapping[str, str]) -> dict[str, Any]:
     lookup_request: dict[str, Any] = {
         key: args.get(key) or None for key in ("role", "channel", "claim", "contractForum")
     }
-    for name in ("paid", "guarantee"):
+    for name in MONEY_KEYS:
         amount, currency = args.get(f"{name}Amount"), args.get(f"{name}Currency")
         if amount:
             lookup_request[name] = {"amount": amount, "currency": (currency or "").upper()}
