@@ -224,9 +224,9 @@ class Framer:
         for statement in statements:
             # A statement's basis depends on the knowledge graph alone: read once.
             cache_key = (statement.value, self.lang)
-            cached = self.engine._bases.get(cache_key)
+            cached = self.engine.basis_cache.get(cache_key)
             if cached is None:
-                cached = self.engine._bases[cache_key] = self.basis_of(statement.value)
+                cached = self.engine.basis_cache[cache_key] = self.basis_of(statement.value)
             for entry in cached:
                 key = tuple(entry[name] for name in self.frame.basis_key)
                 if key not in seen:

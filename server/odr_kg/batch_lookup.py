@@ -311,7 +311,7 @@ class BatchLookup:
         statement out again. Quads are made without naming the default graph, which is theirs
         anyway: the argument alone doubles what making one costs."""
         store = ox.Store()
-        store.extend(self.engine._store)
+        store.extend(self.engine.knowledge)
         store.extend([ox.Quad(*t) for t in case_triples])
         derived: list[ox.Triple] = []
         for _name, rule in self.engine.rules:

@@ -69,13 +69,13 @@ class LookupEngine:
 
     def __init__(self, store: KnowledgeStore) -> None:
         self.base = store.base
-        self._store = ox.Store()
+        self.knowledge = ox.Store()
         self._per_thread = threading.local()
         # A copy of the ontology and the knowledge graph, whichever store holds them: the rules
         # write each case's derivations beside it, which a shared or remote store must not see.
         # Copied in one order, so that the answer's lists come out in the same order from any
         # store (the copy iterates in insertion order).
-        self._store.extend(
+        self.knowledge.extend(
             sorted(
                 (
                     ox.Quad(quad.subject, quad.predicate, quad.object, ox.DefaultGraph())
@@ -88,19 +88,21 @@ class LookupEngine:
         # What follows from the knowledge graph alone (each statement's legal basis, the names
         # of things in each language of the answer) is derived once, beside it.
         for _name, rule in load_rules(store.base, KNOWLEDGE_RULES_FOLDER):
-            self._store.extend(
-                ox.Quad(t.subject, t.predicate, t.object) for t in self._store.query(rule)
+            self.knowledge.extend(
+                ox.Quad(t.subject, t.predicate, t.object) for t in self.knowledge.query(rule)
             )
         self._index: dict[str, dict[str, list[ox.NamedNode | ox.Literal | ox.BlankNode]]] = (
             defaultdict(lambda: defaultdict(list))
         )
-        for quad in self._store:
+        for quad in self.knowledge:
             if isinstance(quad.subject, ox.NamedNode):
                 objects = self._index[quad.subject.value][quad.predicate.value]
                 if quad.object not in objects:
                     objects.append(quad.object)
         self._instances_of: dict[str, list[str]] = {}
-        self._bases: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        # Each statement's legal basis in each language, as the framer writes it (of the
+        # knowledge graph alone, so kept for the engine's life).
+        self.basis_cache: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._texts: dict[tuple[str, tuple[str, ...], str], str | None] = {}
         self.rules = load_rules(store.base)
         self.frame = AnswerFrame(store.base)
@@ -236,7 +238,7 @@ class LookupEngine:
         store = getattr(self._per_thread, "store", None)
         if store is None:
             store = ox.Store()
-            store.extend(self._store)
+            store.extend(self.knowledge)
             self._per_thread.store = store
         return store
 
