@@ -76,11 +76,14 @@ def test_every_typed_resource_names_a_source_with_its_address(store: KnowledgeSt
         SELECT DISTINCT ?resource WHERE {{
             GRAPH <{BASE}graph/kg> {{ ?resource a ?type }}
             FILTER NOT EXISTS {{ ?resource dcterms:source/schema:url ?url }}
+            # The project's reference list is no web page: it is named by a citation.
+            FILTER NOT EXISTS {{ ?resource dcterms:source/dcterms:bibliographicCitation ?cited }}
             FILTER NOT EXISTS {{
                 ?resource a/rdfs:subClassOf* odr:Source ;
                           schema:url ?address ;
                           dcterms:source ?address .
             }}
+            FILTER NOT EXISTS {{ ?resource a odr:Source ; dcterms:bibliographicCitation ?citation }}
         }}
         """
     )
@@ -138,3 +141,24 @@ def test_each_claim_type_handled_or_not_in_a_channel_is_stated_by_a_provision(
         "{ ?p odr:excludesClaim ?claim BIND(false AS ?handled) }"
     )
     assert on_claims and on_claims == in_provisions
+
+
+def test_the_reference_list_is_named_as_a_file_not_a_web_address(store: KnowledgeStore) -> None:
+    """The project's reference list is domain/FACTS.md beside the repository, not a web page: it
+    is cited by name, and no address (least of all the project's own base) stands in for it."""
+    rows = store.query(
+        f"""
+        PREFIX dcterms: <http://purl.org/dc/terms/>
+        PREFIX schema: <http://schema.org/>
+        SELECT ?identifier ?citation ?url WHERE {{
+            <{BASE}id/source/odr-kg-reference-list> dcterms:identifier ?identifier ;
+                dcterms:bibliographicCitation ?citation .
+            OPTIONAL {{ <{BASE}id/source/odr-kg-reference-list> schema:url|dcterms:source ?url }}
+        }}
+        """
+    )
+    assert rows
+    for row in rows:
+        assert row["identifier"].value == "domain/FACTS.md"
+        assert "FACTS.md" in row["citation"].value
+        assert row["url"] is None

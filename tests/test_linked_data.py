@@ -137,7 +137,7 @@ def test_ontology_documentation_page_is_generated_from_the_ontology(client: Flas
     assert "45 classes, 127 properties" in page
     assert 'id="lookup/applies"' in page
     assert 'id="AdvanceRefund"' in page
-    assert "先行赔付" in page
+    assert "先行退款" in page
     assert "http://data.europa.eu/eli/ontology#LegalResourceSubdivision" in page
 
 

@@ -376,6 +376,13 @@ def check(answer: dict[str, Any], expected: dict[str, Any], lang: str) -> None:
     every_text = "\n".join(texts(answer))
     for fragment in expected.get("noText", []):
         assert fragment not in every_text, fragment
+    for fragment in expected.get("text", []):
+        assert fragment in every_text, fragment
+    # Every provision shown says what it provides: in English every provision has its text.
+    if lang == "en":
+        for stage in answer["stages"]:
+            for provision in stage["provisions"]:
+                assert provision["text"], provision["iri"]
     if expected.get("whollyChinese"):
         # Proper names (SGS, HKIAC) may stay in Latin letters; English prose may not.
         for text in texts(answer):

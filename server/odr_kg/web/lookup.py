@@ -120,7 +120,7 @@ TEXT = {
         "applies": "适用",
         "notApplies": "不适用",
         "decisions": "阿里巴巴可作出的决定",
-        "advance": "先行赔付",
+        "advance": "先行退款",
         "cap": "上限",
         "objections": "异议途径",
         "deadlines": "期限",
