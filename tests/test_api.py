@@ -306,3 +306,52 @@ def test_a_refused_date_is_quoted_only_in_part(client: FlaskClient) -> None:
     assert response.status_code == 422
     message = response.get_json()["error"]["message"]
     assert "is not a date YYYY-MM-DD" in message and len(message) < 100
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        # Two values of one fact: which is meant cannot be told, so none is picked.
+        (
+            "odr:channel channel:trade-assurance ;",
+            "odr:channel channel:trade-assurance , channel:offline ;",
+            "odr:channel",
+        ),
+        (
+            '"2026-10-20"^^xsd:date ;',
+            '"2026-10-20"^^xsd:date , "2026-10-21"^^xsd:date ;',
+            "odr:openedOn",
+        ),
+        ("schema:value 12000.00", "schema:value 12000.00 , 13000.00", "schema:value"),
+        # A date after the as-of date, refused as the JSON request refuses it.
+        ('"2026-10-20"^^xsd:date ;', '"2099-10-20"^^xsd:date ;', "odr:openedOn"),
+        # A currency with a line break after it.
+        ('schema:currency "USD"', 'schema:currency "USD\\n"', "odr:amountPaid/schema:currency"),
+    ],
+)
+def test_a_case_graph_states_each_fact_once_and_in_time(
+    client: FlaskClient, old: str, new: str, field: str
+) -> None:
+    case = CASE_GRAPH.read_text()
+    assert old in case
+    response = client.post(
+        "/api/lookup",
+        data=case.replace(old, new, 1),
+        content_type="text/turtle",
+        query_string={"asOf": "2026-11-27"},
+    )
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.get_json()["error"]["field"] == field
+
+
+def test_a_currency_is_three_capital_letters_and_nothing_after_them(client: FlaskClient) -> None:
+    paid = {"amount": "100", "currency": "USD\n"}
+    response = client.post("/api/lookup", json={**REQUEST, "paid": paid})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["field"] == "paid.currency"
+    form = {"role": "buyer", "channel": "trade-assurance", "claim": "quality"}
+    for code in ("usd\n", "u\u017fd"):
+        answer = client.get(
+            "/lookup.json", query_string={**form, "paidAmount": "1", "paidCurrency": code}
+        )
+        assert answer.status_code == 422, code

@@ -341,6 +341,9 @@ def check(answer: dict[str, Any], expected: dict[str, Any], lang: str) -> None:
     for stage, notations in expected.get("provisions", {}).items():
         found = {p["iri"].rsplit("/", 1)[-1] for p in finding(answer, stage)["provisions"]}
         assert set(notations) <= found, found
+    for stage, notations in expected.get("provisionsAbsent", {}).items():
+        found = {p["iri"].rsplit("/", 1)[-1] for p in finding(answer, stage)["provisions"]}
+        assert not set(notations) & found, found
     for stage, phrases in expected.get("notStated", {}).items():
         assert finding(answer, stage)["notStated"] == phrases
     for fragment in expected.get("caveats", []):

@@ -32,10 +32,10 @@ ENUMERATED_FIELDS = {
 }
 # The party roles a requester can have: those played by a party to the transaction.
 REQUESTER_ROLE_CLASSES = ("Buyer", "Seller")
-CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
 # Plain decimal notation only: an exponent ("5E+3", "1E+999999999") is refused, so no amount
 # changes its meaning between the request, the rules and the answer.
-AMOUNT_PATTERN = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+AMOUNT_PATTERN = re.compile(r"[0-9]+(\.[0-9]+)?")
 DATE_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # The keys of a JSON request; any other key is refused, by name.
 REQUEST_KEYS = (
@@ -249,7 +249,7 @@ class FactsReader:
         (case,) = cases
 
         def concept(prop: rdflib.URIRef, key: str, subject: rdflib.term.Node = case) -> str:
-            value = case_graph.value(subject, prop)
+            value = _only(case_graph, subject, prop)
             by_iri = {iri: notation for notation, iri in self.vocabulary[key].items()}
             if value is None:
                 raise LookupInputError(f"odr:{prop.split('/')[-1]}", "is required", by_iri.values())
@@ -259,7 +259,7 @@ class FactsReader:
                 )
             return by_iri[str(value)]
 
-        complainant = case_graph.value(case, odr.complainant)
+        complainant = _only(case_graph, case, odr.complainant)
         classes = (
             {str(c) for c in case_graph.objects(complainant, RDF.type)} if complainant else set()
         )
@@ -272,7 +272,7 @@ class FactsReader:
             raise LookupInputError(
                 "odr:complainant", "must be one odr:Buyer or odr:Seller", self.vocabulary["role"]
             )
-        order = case_graph.value(case, odr.transaction)
+        order = _only(case_graph, case, odr.transaction)
         paid = guarantee = None
         received_on = goods_received_on = None
         contract_forum = "unknown"
@@ -281,40 +281,51 @@ class FactsReader:
         if order is not None:
             paid = _case_money(case_graph, order, odr.amountPaid, "odr:amountPaid")
             guarantee = _case_money(case_graph, order, odr.guaranteeAmount, "odr:guaranteeAmount")
-            received = case_graph.value(order, odr.receivedOn)
+            received = _only(case_graph, order, odr.receivedOn)
             received_on = parse_date(
                 str(received) if received is not None else None, "odr:receivedOn"
             )
-            goods = case_graph.value(order, odr.goodsReceivedOn)
+            goods = _only(case_graph, order, odr.goodsReceivedOn)
             goods_received_on = parse_date(
                 str(goods) if goods is not None else None, "odr:goodsReceivedOn"
             )
-            clause = case_graph.value(order, odr.forumClause)
-            if clause is not None and case_graph.value(clause, odr.forumChoice) is not None:
+            clause = _only(case_graph, order, odr.forumClause)
+            if clause is not None and _only(case_graph, clause, odr.forumChoice) is not None:
                 contract_forum = concept(odr.forumChoice, "contractForum", clause)
-                forum = case_graph.value(clause, odr.forum)
+                forum = _only(case_graph, clause, odr.forum)
                 clause_forum = str(forum) if isinstance(forum, rdflib.URIRef) else None
-                given = case_graph.value(clause, odr.exclusiveJurisdiction)
+                given = _only(case_graph, clause, odr.exclusiveJurisdiction)
                 if given is not None:
                     value = given.toPython() if isinstance(given, rdflib.Literal) else given
                     exclusive = _exclusive(value, contract_forum, "odr:exclusiveJurisdiction")
         _same_currency(paid, guarantee)
-        opened = case_graph.value(case, odr.openedOn)
+        opened = _only(case_graph, case, odr.openedOn)
         role, claim = roles[0], concept(odr.claimType, "claim")
         self._check_claimant(role, claim)
         if dissatisfied is None:
-            dissatisfied = case_graph.value(case, odr.objection) is not None
+            dissatisfied = _only(case_graph, case, odr.objection) is not None
+        as_of = as_of or dt.date.today()
+        opened_on = parse_date(str(opened) if opened is not None else None, "odr:openedOn")
+        for name, date in (
+            ("odr:receivedOn", received_on),
+            ("odr:goodsReceivedOn", goods_received_on),
+            ("odr:openedOn", opened_on),
+        ):
+            if date is not None and date > as_of:
+                raise LookupInputError(
+                    name, f"{date.isoformat()} is after the as-of date ({as_of.isoformat()})"
+                )
         return Facts(
             role=role,
             channel=concept(odr.channel, "channel"),
             claim=claim,
-            as_of=as_of or dt.date.today(),
+            as_of=as_of,
             paid=paid,
             guarantee=guarantee,
             received_on=received_on,
             dissatisfied=dissatisfied,
             contract_forum=contract_forum,
-            opened_on=parse_date(str(opened) if opened is not None else None, "odr:openedOn"),
+            opened_on=opened_on,
             goods_received_on=goods_received_on,
             clause_forum=clause_forum,
             contract_forum_exclusive=exclusive,
@@ -358,7 +369,7 @@ def _amount(value: Any, name: str) -> Decimal:
     # Length first: nothing longer than the longest acceptable amount is parsed at all.
     if len(text) > MAX_AMOUNT_DIGITS + 1 or len(text.replace(".", "")) > MAX_AMOUNT_DIGITS:
         raise LookupInputError(name, f"has more than {MAX_AMOUNT_DIGITS} digits")
-    if not AMOUNT_PATTERN.match(text):
+    if not AMOUNT_PATTERN.fullmatch(text):
         raise LookupInputError(
             name, f"{value!r} is not a plain decimal number such as 12000.00 (no exponent)"
         )
@@ -369,7 +380,7 @@ def _amount(value: Any, name: str) -> Decimal:
 
 
 def _currency(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not CURRENCY_PATTERN.match(value):
+    if not isinstance(value, str) or not CURRENCY_PATTERN.fullmatch(value):
         raise LookupInputError(name, "must be a three-letter ISO 4217 code such as USD")
     return value
 
@@ -406,13 +417,28 @@ def parse_date(value: Any, name: str) -> dt.date | None:
 def _case_money(
     graph: rdflib.Graph | CaseStatements, order: rdflib.term.Node, prop: rdflib.URIRef, name: str
 ) -> Money | None:
-    node = graph.value(order, prop)
+    node = _only(graph, order, prop)
     if node is None:
         return None
     schema = rdflib.Namespace(SCHEMA)
-    value = graph.value(node, schema.value)
-    currency = graph.value(node, schema.currency)
+    value = _only(graph, node, schema.value)
+    currency = _only(graph, node, schema.currency)
     return Money(
         _amount(str(value) if value is not None else None, f"{name}/schema:value"),
         _currency(str(currency) if currency is not None else None, f"{name}/schema:currency"),
     )
+
+
+def _only(
+    graph: rdflib.Graph | CaseStatements, subject: rdflib.term.Node | None, prop: rdflib.URIRef
+) -> rdflib.term.Node | None:
+    """The value of ``prop`` of ``subject`` in a case graph: none, or one; a graph stating two
+    is refused, since which of them is meant cannot be told."""
+    if subject is None:
+        return None
+    values = list(graph.objects(subject, prop))
+    if len(values) > 1:
+        prefix = "schema" if str(prop).startswith(SCHEMA) else "odr"
+        name = f"{prefix}:{re.split(r'[/#]', str(prop))[-1]}"
+        raise LookupInputError(name, "has more than one value; a case states one")
+    return values[0] if values else None

@@ -209,7 +209,12 @@ def request_of_form(args: Mapping[str, str]) -> dict[str, Any]:
     for name in MONEY_KEYS:
         amount, currency = args.get(f"{name}Amount"), args.get(f"{name}Currency")
         if amount:
-            lookup_request[name] = {"amount": amount, "currency": (currency or "").upper()}
+            # Upper-cased in ASCII only: "uſd".upper() is "USD", a currency the user never typed.
+            code = currency or ""
+            lookup_request[name] = {
+                "amount": amount,
+                "currency": code.upper() if code.isascii() else code,
+            }
     for name in ("receivedOn", "goodsReceivedOn", "openedOn", "asOf"):
         lookup_request[name] = args.get(name) or None
     # "true" and "false" are the form's yes and no; anything else is passed on to be refused.
