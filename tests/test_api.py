@@ -355,3 +355,16 @@ def test_a_currency_is_three_capital_letters_and_nothing_after_them(client: Flas
             "/lookup.json", query_string={**form, "paidAmount": "1", "paidCurrency": code}
         )
         assert answer.status_code == 422, code
+
+
+def test_a_refusal_hands_back_no_more_than_a_few_characters_of_each_problem(
+    client: FlaskClient,
+) -> None:
+    long_value = client.post("/api/lookup", json={**REQUEST, "role": "x" * 400_000})
+    assert long_value.status_code == 422 and len(long_value.get_data()) < 2_000
+    many_keys = {str(number): 0 for number in range(50_000)}
+    response = client.post("/api/lookup", json={**REQUEST, **many_keys, "k" * 200_000: 0})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert len(error["errors"]) == 20 and error["unlisted"] == 50_001 - 20
+    assert len(response.get_data()) < 20_000

@@ -57,6 +57,19 @@ REQUEST_KEYS = (
 EXCLUSIVE_CHOICES = ("foreign-court",)
 
 
+# A refusal quotes at most this many characters of what it refuses, and lists at most this many
+# problems: the message must not hand a request's whole field, or all its keys, back.
+QUOTED_CHARACTERS = 20
+LISTED_PROBLEMS = 20
+
+
+def quoted(value: Any) -> str:
+    """``value`` as a refusal quotes it: its repr, cut to a few characters."""
+    text = value if isinstance(value, str) else repr(value)
+    shown = text if len(text) <= QUOTED_CHARACTERS else text[:QUOTED_CHARACTERS] + "…"
+    return repr(shown)
+
+
 class LookupInputError(ValueError):
     """A fact of the request is missing or not acceptable. ``field`` names it; ``allowed``
     lists the values an enumeration accepts. The request is well formed but its facts are not
@@ -87,7 +100,10 @@ class LookupInputError(ValueError):
     def to_json(self) -> dict[str, Any]:
         error = self._one_json()
         if len(self.errors) > 1:
-            error["errors"] = [problem._one_json() for problem in self.errors]
+            listed = self.errors[:LISTED_PROBLEMS]
+            error["errors"] = [problem._one_json() for problem in listed]
+            if len(self.errors) > len(listed):
+                error["unlisted"] = len(self.errors) - len(listed)
         return error
 
 
@@ -143,7 +159,9 @@ class FactsReader:
         for key in request:
             if key not in REQUEST_KEYS:
                 problems.append(
-                    LookupInputError(str(key), "is not a key of the lookup request", REQUEST_KEYS)
+                    LookupInputError(
+                        quoted(key)[1:-1], "is not a key of the lookup request", REQUEST_KEYS
+                    )
                 )
         values = {key: read(self._enumerated, request, key) for key in ("role", "channel", "claim")}
         contract_forum = (
@@ -225,7 +243,7 @@ class FactsReader:
         if value is None or value == "":
             raise LookupInputError(key, "is required", allowed)
         if not isinstance(value, str) or value not in allowed:
-            raise LookupInputError(key, f"unknown value {value!r}", allowed)
+            raise LookupInputError(key, f"unknown value {quoted(value)}", allowed)
         return value
 
     def from_case(
@@ -371,12 +389,12 @@ def _amount(value: Any, name: str) -> Decimal:
         raise LookupInputError(name, f"has more than {MAX_AMOUNT_DIGITS} digits")
     if not AMOUNT_PATTERN.fullmatch(text):
         raise LookupInputError(
-            name, f"{value!r} is not a plain decimal number such as 12000.00 (no exponent)"
+            name, f"{quoted(value)} is not a plain decimal number such as 12000.00 (no exponent)"
         )
     try:
         return Decimal(text)
     except InvalidOperation:
-        raise LookupInputError(name, f"{value!r} is not a decimal number") from None
+        raise LookupInputError(name, f"{quoted(value)} is not a decimal number") from None
 
 
 def _currency(value: Any, name: str) -> str:
@@ -408,10 +426,7 @@ def parse_date(value: Any, name: str) -> dt.date | None:
             raise ValueError
         return dt.date.fromisoformat(value)
     except ValueError:
-        # Quoted as given, but never more than a date's worth of it: the message must not hand
-        # a request's whole field back.
-        shown = value if len(value) <= 20 else value[:20] + "…"
-        raise LookupInputError(name, f"{shown!r} is not a date YYYY-MM-DD") from None
+        raise LookupInputError(name, f"{quoted(value)} is not a date YYYY-MM-DD") from None
 
 
 def _case_money(

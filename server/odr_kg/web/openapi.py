@@ -32,9 +32,14 @@ _ERROR = {
                             "line": {"type": ["integer", "null"]},
                             "errors": {
                                 "type": "array",
-                                "description": "Every problem of the request, the first "
-                                "one first (present when there is more than one).",
+                                "description": "The problems of the request, the first "
+                                "one first (present when there is more than one; at most 20).",
                                 "items": {"type": "object"},
+                            },
+                            "unlisted": {
+                                "type": "integer",
+                                "description": "How many more problems there are than "
+                                "errors lists.",
                             },
                         },
                     }
