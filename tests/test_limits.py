@@ -99,6 +99,23 @@ def test_deep_and_long_queries_are_400_not_a_crash(client: FlaskClient, query: s
     assert "limit" in response.text
 
 
+def test_a_query_over_the_length_limit_is_refused_before_it_is_read(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reading a query (its tokens) costs time in proportion to its length: a megabyte took
+    # seconds of the web process's time before its length was checked.
+    from odr_kg import sparql_protocol
+
+    def read(query: str) -> list[str]:
+        raise AssertionError("the query was read before its length was checked")
+
+    monkeypatch.setattr(sparql_protocol, "keywords", read)
+    body = "<" * 40_000
+    response = client.post("/sparql", data=body, content_type="application/sparql-query")
+    assert response.status_code == 400
+    assert "characters long" in response.text
+
+
 def test_requested_timeouts() -> None:
     assert query_timeout(None, 10) == 10
     assert query_timeout("2.5", 10) == 2.5

@@ -161,6 +161,15 @@ class InvalidTimeoutError(LimitError):
     """A ``timeout`` parameter that is not a positive number of seconds (400)."""
 
 
+def check_query_length(query: str, max_length: int | None) -> None:
+    """Refuse ``query`` with :class:`QueryTooLargeError` if it is longer than ``max_length``
+    characters: checked first, before anything reads the query."""
+    if max_length is not None and len(query) > max_length:
+        raise QueryTooLargeError(
+            f"the query is {len(query)} characters long; the limit is {max_length}"
+        )
+
+
 def check_query_shape(
     query: str, max_length: int, max_depth: int, max_patterns: int, max_operators: int
 ) -> None:
@@ -174,10 +183,7 @@ def check_query_shape(
     Operators are bounded because a long expression without brackets (``!!!…!true``,
     ``1+1+…+1``) nests as deeply in the engine as brackets do.
     """
-    if len(query) > max_length:
-        raise QueryTooLargeError(
-            f"the query is {len(query)} characters long; the limit is {max_length}"
-        )
+    check_query_length(query, max_length)
     depth = deepest = 0
     groups = separators = operators = 0
     for kind, text in engine_tokens(query):

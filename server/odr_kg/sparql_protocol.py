@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 import pyoxigraph as ox
 
 from odr_kg import formats
+from odr_kg.limits import check_query_length
 from odr_kg.rdf import QueryResult
 from odr_kg.sparql_tokens import keywords, service_targets
 from odr_kg.store import GRAPH_NAMES, KnowledgeStore
@@ -122,12 +123,14 @@ def read_request(
     args: Mapping[str, Sequence[str]],
     body: bytes,
     allowed_services: Collection[str] = (),
+    max_length: int | None = None,
 ) -> ProtocolRequest:
     """The query operation of an HTTP request, or a :class:`ProtocolError` saying why not.
 
     ``args`` are the URL parameters (every value of each), ``mimetype`` and
     ``mimetype_params`` the request's ``Content-Type``, ``body`` its raw body. A ``SERVICE``
-    is refused unless it names, as a full ``<IRI>``, one of ``allowed_services``.
+    is refused unless it names, as a full ``<IRI>``, one of ``allowed_services``. A query
+    longer than ``max_length`` characters is refused before any of it is read.
     """
     params = {name: list(values) for name, values in args.items()}
     if method == "HEAD":
@@ -167,6 +170,7 @@ def read_request(
             else f"the query parameter is given {len(queries)} times; give it once"
         )
     query = queries[0]
+    check_query_length(query, max_length)
     words = keywords(query)
     for word in words:
         if word in FORBIDDEN_KEYWORDS and not (word == "SERVICE" and allowed_services):

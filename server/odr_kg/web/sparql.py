@@ -62,6 +62,7 @@ def endpoint() -> Response | str:
         args,
         request.get_data(),
         allowed_services=config["FEDERATION_ALLOW"],
+        max_length=config["MAX_QUERY_LENGTH"],
     )
     check_query_shape(
         operation.query,
