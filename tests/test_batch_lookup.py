@@ -108,15 +108,48 @@ def test_derived_statements_from_workers_keep_each_cases_blank_nodes_apart(corpu
     assert capped > 1 and owners
 
 
-@pytest.mark.parametrize("workers", ["0", "two"])
-def test_workers_must_be_a_whole_number_from_one(
-    workers: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--workers", "0"), ("--workers", "two"), ("--workers", "100000"), ("--chunk", "0")],
+)
+def test_workers_and_chunks_are_whole_numbers_from_one_and_workers_one_a_core_at_most(
+    option: str, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "answers.jsonl"
     with pytest.raises(SystemExit) as exit_:
-        main(["lookup", "--batch", str(tmp_path), "--out", str(out), "--workers", workers])
+        main(["lookup", "--batch", str(tmp_path), "--out", str(out), option, value])
     assert exit_.value.code == 2
-    assert "--workers" in capsys.readouterr().err
+    assert option in capsys.readouterr().err
+
+
+def test_a_file_that_is_no_case_graph_file_gets_an_error_line_and_the_rest_go_on(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    os.mkfifo(folder / "a-pipe.ttl")  # read, it would never end
+    (folder / "b-endless.ttl").symlink_to("/dev/zero")
+    with (folder / "c-huge.ttl").open("wb") as huge:
+        huge.truncate(16 * 1024 * 1024 + 1)
+    good = ROOT / "cases" / "trade-assurance-non-delivery.ttl"
+    (folder / "d-good.ttl").write_bytes(good.read_bytes())
+    out = tmp_path / "answers.jsonl"
+    assert main(["lookup", "--batch", str(folder), "--as-of", AS_OF, "--out", str(out)]) == 1
+    pipe, endless, huge_line, answered = lines_of(out)
+    assert pipe["error"]["message"] == endless["error"]["message"] == "not a regular file"
+    assert "a file of one case graph is at most" in huge_line["error"]["message"]
+    assert "answer" in answered
+
+
+def test_answers_that_cannot_be_written_are_said_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case = ROOT / "cases" / "trade-assurance-non-delivery.ttl"
+    status = main(["lookup", "--batch", str(case), "--as-of", AS_OF, "--out", "/dev/full"])
+    assert status == 2
+    assert "cannot write /dev/full" in capsys.readouterr().err
 
 
 def test_a_case_that_cannot_be_read_gets_an_error_line(

@@ -57,29 +57,34 @@ def run_batch(args: Any) -> int:
 
     answered = failed = 0
     try:
-        output = open(args.out, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+        # Line-buffered: a line that cannot be written fails at once, not at the final close.
+        output = open(args.out, "w", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed below
     except OSError as error:
         print(f"odr-kg: cannot write {args.out}: {error.strerror or error}", file=sys.stderr)
         return EXIT_USAGE
-    with output, _progress() as bar:
-        for outcome in batch.run(case_sources(paths)):
-            output.write(json.dumps(outcome.line, ensure_ascii=False) + "\n")
-            if outcome.failed:
-                failed += 1
-                error = outcome.line["error"]
-                line = f":{error['line']}" if error.get("line") else ""
-                field = f"{error['field']}: " if error.get("field") else ""
-                bar.write(
-                    f"odr-kg: cannot answer {outcome.line['source']}{line}: "
-                    f"{field}{error['message']}",
-                    file=sys.stderr,
-                )
-            else:
-                answered += 1
-            if args.into_store:
-                pending += outcome.derived
-                write_findings()
-            bar.update()
+    try:
+        with output, _progress() as bar:
+            for outcome in batch.run(case_sources(paths)):
+                _write(output, json.dumps(outcome.line, ensure_ascii=False) + "\n")
+                if outcome.failed:
+                    failed += 1
+                    error = outcome.line["error"]
+                    line = f":{error['line']}" if error.get("line") else ""
+                    field = f"{error['field']}: " if error.get("field") else ""
+                    bar.write(
+                        f"odr-kg: cannot answer {outcome.line['source']}{line}: "
+                        f"{field}{error['message']}",
+                        file=sys.stderr,
+                    )
+                else:
+                    answered += 1
+                if args.into_store:
+                    pending += outcome.derived
+                    write_findings()
+                bar.update()
+    except OutputError as error:
+        print(f"odr-kg: cannot write {args.out}: {error}", file=sys.stderr)
+        return EXIT_USAGE
     if args.into_store:
         write_findings(final=True)
         store.infer()
@@ -87,6 +92,17 @@ def run_batch(args: Any) -> int:
     where = f"; findings in <{graph}>" if args.into_store else ""
     print(f"{answered} cases answered, {failed} could not be read{where}", file=sys.stderr)
     return EXIT_DATA_ERROR if failed else EXIT_OK
+
+
+class OutputError(Exception):
+    """The answers cannot be written: a full disk, a closed pipe."""
+
+
+def _write(output: Any, text: str) -> None:
+    try:
+        output.write(text)
+    except OSError as error:
+        raise OutputError(error.strerror or str(error)) from None
 
 
 def _progress() -> Any:

@@ -45,6 +45,9 @@ from odr_kg.validation import (
 # bench/NOTES.md).
 CHUNK_SIZE = 200
 DATASET_FORMATS = {".trig": ox.RdfFormat.TRIG, ".nq": ox.RdfFormat.N_QUADS}
+# A file of one case graph larger than this is not read (the API takes 1 MiB; a case graph is a
+# few kilobytes, and the parser's own limit on one term is 16 MiB).
+MAX_CASE_FILE_BYTES = 16 * 1024 * 1024
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 # Chunks handed to the worker processes and not yet written out, a worker: enough that none
 # waits for the next, few enough that a large corpus is never read into memory ahead.
@@ -84,13 +87,35 @@ def case_sources(paths: Sequence[Path]) -> Iterator[CaseSource]:
     for path in paths:
         suffix = path.suffix.lower()
         if suffix in DATASET_FORMATS:
-            yield from _dataset_cases(path, DATASET_FORMATS[suffix])
+            refusal = _refusal(path, one_case=False)
+            if refusal is not None:
+                yield CaseSource(str(path), error={"message": refusal})
+            else:
+                yield from _dataset_cases(path, DATASET_FORMATS[suffix])
+            continue
+        refusal = _refusal(path, one_case=True)
+        if refusal is not None:
+            yield CaseSource(str(path), error={"message": refusal})
             continue
         try:
             case_format_for(path.name)
             yield CaseSource(str(path), triples=read_case_triples(path))
         except UnreadableCaseError as error:
             yield CaseSource(str(path), error=_unreadable(error))
+
+
+def _refusal(path: Path, one_case: bool) -> str | None:
+    """Why ``path`` is not read, if it is not: it is no regular file (a pipe or a device would
+    never end), or, holding one case, it is larger than any case graph should be."""
+    try:
+        if not path.is_file():
+            return "not a regular file" if path.exists() else "no such file"
+        size = path.stat().st_size
+    except OSError as error:
+        return error.strerror or str(error)
+    if one_case and size > MAX_CASE_FILE_BYTES:
+        return f"{size} bytes; a file of one case graph is at most {MAX_CASE_FILE_BYTES}"
+    return None
 
 
 def _dataset_cases(path: Path, rdf_format: ox.RdfFormat) -> Iterator[CaseSource]:
@@ -125,7 +150,8 @@ def _dataset_cases(path: Path, rdf_format: ox.RdfFormat) -> Iterator[CaseSource]
     except SyntaxError as error:
         yield CaseSource(str(path), error={"message": error.msg, "line": error.lineno})
         return
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, MemoryError) as error:
+        # MemoryError: the parser's limit on one term (a literal of many megabytes).
         message = getattr(error, "strerror", None) or str(error)
         yield CaseSource(str(path), error={"message": message})
         return

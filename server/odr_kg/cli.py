@@ -160,19 +160,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     batch.add_argument(
         "--chunk",
-        type=int,
+        type=_at_least_one,
         metavar="N",
         help="cases reasoned over together (default 200)",
     )
     batch.add_argument(
         "--workers",
-        type=_at_least_one,
+        type=_workers,
         metavar="N",
-        help="processes answering chunks side by side (default: one a core; 1: this process)",
+        help="processes answering chunks side by side, at most one a core (default: one a "
+        "core; 1: this process)",
     )
     lookup.set_defaults(run=run_lookup)
 
     return parser
+
+
+def _workers(text: str) -> int:
+    """At least one, at most one a core: more processes than cores only wait on each other,
+    and each is a copy of this one."""
+    from odr_kg.batch_lookup import default_workers
+
+    value, cores = _at_least_one(text), default_workers()
+    if value > cores:
+        raise argparse.ArgumentTypeError(f"at most {cores} (one a core), not {value}")
+    return value
 
 
 def _at_least_one(text: str) -> int:
