@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -368,3 +369,22 @@ def test_a_refusal_hands_back_no_more_than_a_few_characters_of_each_problem(
     error = response.get_json()["error"]
     assert len(error["errors"]) == 20 and error["unlisted"] == 50_001 - 20
     assert len(response.get_data()) < 20_000
+
+
+def test_ill_formed_literals_of_a_case_graph_do_not_fill_the_log(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    case = CASE_GRAPH.read_text().replace(
+        "odr:Case ;",
+        "odr:Case ;\n" + "".join(f'    rdfs:comment "{n}-99-99"^^xsd:date ;\n' for n in range(50)),
+        1,
+    )
+    with caplog.at_level(logging.WARNING):
+        response = client.post(
+            "/api/lookup",
+            data=case,
+            content_type="text/turtle",
+            query_string={"asOf": "2026-11-27"},
+        )
+    assert response.status_code in (200, 422)
+    assert not [record for record in caplog.records if record.name.startswith("rdflib")]

@@ -10,6 +10,7 @@ remedy, which channel offers an advance refund, which forum a route goes to) fro
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,10 @@ CASE_MEDIA_TYPES: dict[str, ox.RdfFormat] = {
 
 # The graphs a case is validated with: the shapes read classes and rules from both.
 CONTEXT_GRAPHS = ("ontology", "kg")
+# rdflib logs a warning with a traceback for each literal whose lexical form does not fit its
+# datatype; a case graph's ill-formed literals are reported by the shapes, and a client could
+# otherwise fill the log (1,900 bad dates in a 92 KB request wrote 1.3 MB to it).
+logging.getLogger("rdflib.term").setLevel(logging.ERROR)
 CASE_SHAPES = "case-shapes.ttl"
 KG_SHAPES = "kg-shapes.ttl"
 
