@@ -388,3 +388,28 @@ def test_ill_formed_literals_of_a_case_graph_do_not_fill_the_log(
         )
     assert response.status_code in (200, 422)
     assert not [record for record in caplog.records if record.name.startswith("rdflib")]
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"recievedOn": "2026-01-01"}, "recievedOn"),
+        ({"dissatisfiedWithDecision": "maybe"}, "dissatisfiedWithDecision"),
+    ],
+)
+def test_the_forms_answers_refuse_what_the_json_request_refuses(
+    client: FlaskClient, extra: dict[str, str], field: str
+) -> None:
+    form = {"role": "buyer", "channel": "trade-assurance", "claim": "quality", **extra}
+    for path in ("/lookup.json", "/lookup.ttl"):
+        response = client.get(path, query_string=form)
+        assert response.status_code == 422, path
+    assert client.get("/lookup.json", query_string=form).get_json()["error"]["field"] == field
+    assert client.get("/lookup", query_string=form).status_code == 422
+
+
+def test_a_form_field_given_twice_is_refused(client: FlaskClient) -> None:
+    query = "role=buyer&role=seller&channel=trade-assurance&claim=quality"
+    response = client.get(f"/lookup.json?{query}")
+    assert response.status_code == 422
+    assert response.get_json()["error"]["field"] == "role"

@@ -3,16 +3,18 @@ answer has a shareable URL; ``/lookup.json`` and ``/lookup.ttl`` give the same a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 
 from odr_kg.lookup_facts import REQUEST_KEYS, LookupInputError
 from odr_kg.web.api import answer_response, get_engine, request_language
 
 bp = Blueprint("lookup", __name__)
 
+# The page's own parameters, beside the form's fields.
+PAGE_KEYS = ("lang",)
 # The form's fields: the JSON request's keys, an amount of money as two fields.
 MONEY_KEYS = ("paid", "guarantee")
 FORM_FIELDS = tuple(
@@ -201,11 +203,19 @@ INPUT_OF_FIELD = {
 }
 
 
-def request_of_form(args: Mapping[str, str]) -> dict[str, Any]:
-    """The JSON request that the form's fields (named like the JSON keys) describe."""
+def request_of_form(args: MultiDict[str, str]) -> dict[str, Any]:
+    """The JSON request that the form's fields (named like the JSON keys) describe. A field
+    given twice is refused; a parameter that is no field is passed on, to be refused by name
+    as the JSON request's unknown keys are (a misspelt date must not be ignored unseen)."""
+    for key in args:
+        if len(args.getlist(key)) > 1:
+            raise LookupInputError(key, "is given more than once; give it once")
     lookup_request: dict[str, Any] = {
         key: args.get(key) or None for key in ("role", "channel", "claim", "contractForum")
     }
+    lookup_request.update(
+        {key: args.get(key) for key in args if key not in FORM_FIELDS and key not in PAGE_KEYS}
+    )
     for name in MONEY_KEYS:
         amount, currency = args.get(f"{name}Amount"), args.get(f"{name}Currency")
         if amount:
@@ -223,11 +233,16 @@ def request_of_form(args: Mapping[str, str]) -> dict[str, Any]:
         lookup_request["contractForumExclusive"] = {"true": True, "false": False}.get(
             exclusive, exclusive
         )
-    lookup_request["dissatisfiedWithDecision"] = args.get("dissatisfiedWithDecision") in (
-        "true",
-        "on",
-        "1",
-    )
+    # A checkbox: "on" (or true, 1) when ticked, absent (or false, 0) when not; anything else
+    # is passed on to be refused.
+    ticked = args.get("dissatisfiedWithDecision") or "false"
+    lookup_request["dissatisfiedWithDecision"] = {
+        "true": True,
+        "on": True,
+        "1": True,
+        "false": False,
+        "0": False,
+    }.get(ticked, ticked)
     return lookup_request
 
 
