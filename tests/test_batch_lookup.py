@@ -71,8 +71,12 @@ def test_batch_answers_are_the_apis(corpus: Path, client: FlaskClient, tmp_path:
 def test_worker_processes_give_the_same_lines_in_the_same_order(
     corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from odr_kg.batch_lookup import default_workers
+
+    if default_workers() < 2:
+        pytest.skip("one core: the batch takes one worker process at most")
     outputs, reports = [], []
-    for workers in ("1", "3"):
+    for workers in ("1", str(default_workers())):
         out = tmp_path / f"answers-{workers}.jsonl"
         arguments = ["lookup", "--batch", str(corpus), "--as-of", AS_OF, "--out", str(out)]
         status = main([*arguments, "--chunk", "4", "--workers", workers])
