@@ -189,17 +189,15 @@ class FactsReader:
         as_of = read(parse_date, request.get("asOf"), "asOf") or today or dt.date.today()
         if values["role"] and values["claim"]:
             read(self._check_claimant, values["role"], values["claim"])
-        for name, date in (
-            ("receivedOn", received_on),
-            ("goodsReceivedOn", goods_received_on),
-            ("openedOn", opened_on),
-        ):
-            if date is not None and date > as_of:
-                problems.append(
-                    LookupInputError(
-                        name, f"{date.isoformat()} is after asOf ({as_of.isoformat()})"
-                    )
-                )
+        problems += _after_as_of(
+            as_of,
+            {
+                "receivedOn": received_on,
+                "goodsReceivedOn": goods_received_on,
+                "openedOn": opened_on,
+            },
+            "asOf",
+        )
         if problems:
             first, *others = problems
             raise LookupInputError(first.field, first.message, first.allowed, others)
@@ -324,15 +322,17 @@ class FactsReader:
             dissatisfied = _only(case_graph, case, odr.objection) is not None
         as_of = as_of or dt.date.today()
         opened_on = parse_date(str(opened) if opened is not None else None, "odr:openedOn")
-        for name, date in (
-            ("odr:receivedOn", received_on),
-            ("odr:goodsReceivedOn", goods_received_on),
-            ("odr:openedOn", opened_on),
-        ):
-            if date is not None and date > as_of:
-                raise LookupInputError(
-                    name, f"{date.isoformat()} is after the as-of date ({as_of.isoformat()})"
-                )
+        late = _after_as_of(
+            as_of,
+            {
+                "odr:receivedOn": received_on,
+                "odr:goodsReceivedOn": goods_received_on,
+                "odr:openedOn": opened_on,
+            },
+            "the as-of date",
+        )
+        if late:
+            raise late[0]
         return Facts(
             role=role,
             channel=concept(odr.channel, "channel"),
@@ -457,3 +457,15 @@ def _only(
         name = f"{prefix}:{re.split(r'[/#]', str(prop))[-1]}"
         raise LookupInputError(name, "has more than one value; a case states one")
     return values[0] if values else None
+
+
+def _after_as_of(
+    as_of: dt.date, dates: Mapping[str, dt.date | None], as_of_name: str
+) -> list[LookupInputError]:
+    """A refusal for each of ``dates`` (by field) that lies after the as-of date: an event the
+    question is asked before cannot have happened yet."""
+    return [
+        LookupInputError(name, f"{date.isoformat()} is after {as_of_name} ({as_of.isoformat()})")
+        for name, date in dates.items()
+        if date is not None and date > as_of
+    ]
