@@ -23,6 +23,7 @@ from odr_kg.command_line import (
     EXIT_USAGE,
     store_of,
     store_options,
+    whole_number,
 )
 from odr_kg.resources import rebase
 from odr_kg.serving import add_serve_command
@@ -188,13 +189,7 @@ def _workers(text: str) -> int:
 
 
 def _at_least_one(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"at least 1, not {value}")
-    return value
+    return whole_number(text, least=1)
 
 
 def run_load(args: argparse.Namespace) -> int:

@@ -75,13 +75,18 @@ def store_options() -> argparse.ArgumentParser:
 
 def _row_cap(text: str) -> int:
     """A store's row cap: a whole number of at least 2, so that a page below it holds a row."""
+    return whole_number(text, least=2, what="a row cap is ")
+
+
+def whole_number(text: str, least: int, what: str = "") -> int:
+    """An option's whole number of at least ``least``; ``what`` begins the refusal."""
     try:
-        rows = int(text)
+        value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if rows < 2:
-        raise argparse.ArgumentTypeError(f"a row cap is at least 2, not {rows}")
-    return rows
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{what}at least {least}, not {value}")
+    return value
 
 
 def store_of(args: argparse.Namespace, load: bool = True) -> KnowledgeStore:

@@ -42,7 +42,6 @@ KNOWLEDGE_RULES_FOLDER = "rules/kg"
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 SCHEMA = "http://schema.org/"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
@@ -103,9 +102,9 @@ class LookupEngine:
         # Each statement's legal basis in each language, as the framer writes it (of the
         # knowledge graph alone, so kept for the engine's life).
         self.basis_cache: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self._texts: dict[tuple[str, tuple[str, ...], str], str | None] = {}
         self.rules = load_rules(store.base)
         self.frame = AnswerFrame(store.base)
+        self._name = self.frame.iri("lookup:name")
         self.prefixes = {**store.prefixes, "lookup": self.frame.prefixes["lookup"]}
         self.vocabulary = self._vocabulary()
         self.reader = FactsReader(self)
@@ -123,29 +122,14 @@ class LookupEngine:
         return values[0].value if values else None
 
     def label(self, iri: str, lang: str = "en") -> str:
-        """The preferred label of ``iri`` in ``lang``, else in English, else its last segment."""
-        return (
-            self.text(iri, (SKOS + "prefLabel", RDFS + "label"), lang)
-            or re.split(r"[/#]", iri.rstrip("/"))[-1]
-        )
-
-    def text(self, iri: str, predicates: Iterable[str], lang: str = "en") -> str | None:
-        """The first of ``predicates`` that gives ``iri`` a literal in ``lang``, else in
-        English; ``None`` when none does. Of the knowledge graph alone, which the engine never
-        changes: each is looked up once (an answer asks for about a hundred labels and frames)."""
-        key = (iri, tuple(predicates), lang)
-        if key not in self._texts:
-            self._texts[key] = self._read_text(iri, key[1], lang)
-        return self._texts[key]
-
-    def _read_text(self, iri: str, predicates: Iterable[str], lang: str) -> str | None:
-        for predicate in predicates:
-            literals = [o for o in self.values(iri, predicate) if isinstance(o, ox.Literal)]
-            for wanted in (lang, "en"):
-                for literal in literals:
-                    if literal.language == wanted:
-                        return literal.value
-        return None
+        """The name of ``iri`` in ``lang`` (else in English), as the knowledge-graph rule
+        kg/20-names gives it in each language of the answer; else its last segment."""
+        names = {
+            name.language: name.value
+            for name in self.values(iri, self._name)
+            if isinstance(name, ox.Literal)
+        }
+        return names.get(lang) or names.get("en") or re.split(r"[/#]", iri.rstrip("/"))[-1]
 
     def notation(self, iri: str) -> str | None:
         return self.first(iri, SKOS + "notation")
