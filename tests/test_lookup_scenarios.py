@@ -357,6 +357,9 @@ def check(answer: dict[str, Any], expected: dict[str, Any], lang: str) -> None:
             for key, want in expected["decisions"].items():
                 if key == "reason":
                     assert want in decision["reason"], (decision["remedy"], decision["reason"])
+                elif key == "conditions":
+                    found = [c["iri"].rsplit("/", 1)[-1] for c in decision["conditions"]]
+                    assert sorted(found) == sorted(want), (decision["remedy"], found)
                 else:
                     assert decision[key] == want, (decision["remedy"], key, decision[key])
     if "decisionsCount" in expected:

@@ -94,6 +94,12 @@ _DECISION = {
         },
         "family": {"type": "object"},
         "reason": {"type": ["string", "null"]},
+        "conditions": {
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "Where the status is conditional: the conditions it holds on (the "
+            "decision's own, and on an offline order that the Transaction Dispute Rules reach it).",
+        },
         "notStated": {
             "type": "array",
             "items": {"type": "string"},
