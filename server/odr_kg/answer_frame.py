@@ -218,10 +218,12 @@ class Framer:
 
     def _basis(self, statements: list[Term]) -> list[dict[str, Any]]:
         """The legal basis of ``statements``: each one's entries in its order, each
-        (document, article, source) once."""
+        (document, article, source) once. The statements are taken in the order of their IRIs
+        (documents and their articles, then conditions, provisions, stages): the order in which
+        the rules derive them depends on the engine's plan and on the other cases beside."""
         entries: list[dict[str, Any]] = []
         seen: set[tuple[Any, ...]] = set()
-        for statement in statements:
+        for statement in sorted(statements, key=lambda term: term.value):
             # A statement's basis depends on the knowledge graph alone: read once.
             cache_key = (statement.value, self.lang)
             cached = self.engine.basis_cache.get(cache_key)
