@@ -417,7 +417,10 @@ FOREIGN_COURT_CASE = """@prefix odr: <https://w3id.org/odr-kg/def/> .
 <urn:c> a odr:Case ; odr:channel <https://w3id.org/odr-kg/id/channel/trade-assurance> ;
     odr:claimType <https://w3id.org/odr-kg/id/claim/quality> ; odr:complainant [ a odr:Buyer ] ;
     odr:objection [ a odr:Objection ] ;
-    odr:transaction [ a odr:TransactionContract ; odr:forumClause [ a odr:ForumClause ;
+    odr:transaction [ a odr:TransactionContract ;
+        odr:amountPaid [ a <http://schema.org/MonetaryAmount> ; <http://schema.org/value> 100.0 ;
+            <http://schema.org/currency> "USD" ] ;
+        odr:forumClause [ a odr:ForumClause ;
         odr:forumChoice <https://w3id.org/odr-kg/id/forum-choice/foreign-court> {exclusive} ] ] .
 """
 

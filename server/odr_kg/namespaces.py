@@ -84,7 +84,10 @@ class ODR(DefinedNamespace):
     compulsoryPowers: URIRef
     condition: URIRef
     deadlineFor: URIRef
+    endsCoverage: URIRef
     fullyInForceOn: URIRef
+    outerBound: URIRef
+    readingNote: URIRef
     requiresAmount: URIRef
     satisfies: URIRef
     routeCondition: URIRef
