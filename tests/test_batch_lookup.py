@@ -68,6 +68,47 @@ def test_batch_answers_are_the_apis(corpus: Path, client: FlaskClient, tmp_path:
     assert answered >= 30
 
 
+def test_cases_sharing_a_chunk_get_the_answer_each_gets_alone() -> None:
+    """Every role, channel and claim type, with and without an amount paid, in one store: a
+    rule that reads another case's statements (a group or UNION branch that does not name its
+    case) would change some answer."""
+    import datetime as dt
+    import itertools
+
+    import pyoxigraph as ox
+
+    from odr_kg.batch_lookup import BatchLookup, CaseSource
+    from odr_kg.lookup_facts import LookupInputError
+
+    engine = LookupEngine(open_store())
+    vocabulary = engine.vocabulary
+    facts = []
+    for role, channel, claim in itertools.product(
+        vocabulary["role"], vocabulary["channel"], vocabulary["claim"]
+    ):
+        for paid in (None, "500"):
+            request = {"role": role, "channel": channel, "claim": claim, "asOf": AS_OF}
+            if paid is not None:
+                request["paid"] = {"amount": paid, "currency": "USD"}
+                request["guarantee"] = {"amount": "100", "currency": "USD"}
+            try:
+                facts.append(engine.facts_from_json(request))
+            except LookupInputError:
+                continue
+    assert len(facts) > 20
+    iris = [f"urn:example:case:{number}" for number in range(len(facts))]
+    sources = [
+        CaseSource(iri, triples=engine.case_triples(case, ox.NamedNode(iri)))
+        for iri, case in zip(iris, facts, strict=True)
+    ]
+    batch = BatchLookup(engine, dt.date.fromisoformat(AS_OF), chunk_size=len(sources))
+    outcomes = list(batch.run(sources))
+    assert len(outcomes) == len(facts)
+    for iri, case, outcome in zip(iris, facts, outcomes, strict=True):
+        assert outcome.line["case"] == iri
+        assert outcome.line["answer"] == engine.lookup(case).json, iri
+
+
 def test_worker_processes_give_the_same_lines_in_the_same_order(
     corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -13,6 +13,7 @@ derived into the JSON answer by ``ontology/lookup-answer.frame.json`` (:mod:`odr
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import threading
 from collections import defaultdict
@@ -51,8 +52,14 @@ class Answer:
     """The answer to a lookup: the JSON of the API and the graph it was shaped from."""
 
     json: dict[str, Any]
-    triples: list[ox.Triple] = field(repr=False)
+    statements: list[ox.Triple] = field(repr=False)
     prefixes: dict[str, str] = field(repr=False)
+
+    @functools.cached_property
+    def triples(self) -> list[ox.Triple]:
+        """The case graph and the derived statements, each once, in one order. Sorted only
+        when asked for (the Turtle answer): most lookups want the JSON alone."""
+        return sorted(set(self.statements), key=str)
 
     def turtle(self) -> bytes:
         """The case graph and the derived statements, in Turtle."""
@@ -183,8 +190,7 @@ class LookupEngine:
         case_triples = self.case_triples(facts)
         derived = self._run_rules(case_triples)
         answer = self.answer(derived, case_triples[0].subject.value, lang)
-        triples = sorted(set(case_triples) | set(derived), key=str)
-        return Answer(json=answer, triples=triples, prefixes=self.prefixes)
+        return Answer(json=answer, statements=case_triples + derived, prefixes=self.prefixes)
 
     def answer(self, derived: Iterable[ox.Triple], case: str, lang: str = "en") -> dict[str, Any]:
         """The JSON answer for ``case``, framed from what the rules ``derived`` for it."""
