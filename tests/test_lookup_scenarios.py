@@ -327,6 +327,17 @@ def check(answer: dict[str, Any], expected: dict[str, Any], lang: str) -> None:
             assert forum == want["forum"]
             if "procedure" in want:
                 assert route["procedure"] == want["procedure"]
+    # The forums a source gives beside an approach's own, each with its status and conditions.
+    for approach, wanted in expected.get("routeAlternatives", {}).items():
+        found = [
+            {
+                "forum": other["forum"]["iri"].rsplit("/", 1)[-1],
+                "status": other["status"],
+                "conditions": sorted(c["iri"].rsplit("/", 1)[-1] for c in other["conditions"]),
+            }
+            for other in routes[approach]["alternatives"]
+        ]
+        assert found == wanted, (approach, found)
     for approach, notations in expected.get("routeConditions", {}).items():
         found = [c["iri"].rsplit("/", 1)[-1] for c in routes[approach]["conditions"]]
         assert sorted(found) == sorted(notations)

@@ -155,7 +155,15 @@ _ANSWER = {
         },
         "decisions": {"type": "array", "items": _DECISION},
         "enforcement": {"type": "object"},
-        "objections": {"type": "array", "items": {"type": "object"}},
+        "objections": {
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "Each approach: status, procedure, forum, reason, conditions, "
+            "legalBasis, and alternatives: forums a source gives beside the approach's own, on "
+            "conditions of their own (the Chinese courts for a buyer beside a foreign court the "
+            "contract names not exclusively), each with status, procedure, forum, reason, "
+            "conditions and legalBasis.",
+        },
         "caveats": {"type": "array", "items": {"type": "string"}},
     },
 }
