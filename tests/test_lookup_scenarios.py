@@ -359,6 +359,8 @@ def check(answer: dict[str, Any], expected: dict[str, Any], lang: str) -> None:
         assert finding(answer, stage)["notStated"] == phrases
     for fragment in expected.get("caveats", []):
         assert any(fragment in caveat for caveat in answer["caveats"]), fragment
+    for fragment in expected.get("caveatsAbsent", []):
+        assert not any(fragment in caveat for caveat in answer["caveats"]), fragment
     for fragment in expected.get("caveatsOnce", []):
         assert len([c for c in answer["caveats"] if fragment in c]) == 1, fragment
     if "decisions" in expected:
