@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from odr_kg.validation import CaseStatements
 
 RULES_FOLDER = "rules"
+# The lookups one thread's copy of the knowledge graph serves before it is made anew
+# (LookupEngine._thread_store).
+RENEW_AFTER = 100
 KNOWLEDGE_RULES_FOLDER = "rules/kg"
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -225,11 +228,19 @@ class LookupEngine:
         return derived
 
     def _thread_store(self) -> ox.Store:
+        """This thread's copy of the knowledge graph, renewed after :data:`RENEW_AFTER`
+        lookups: pyoxigraph's in-memory store keeps each statement taken out of it (marked
+        removed, never freed) and, for a statement added and taken out again, each time it
+        was, so a copy that took many cases reads ever slower (twice as slow after some 600
+        lookups). A new copy costs about as much as one lookup."""
         store = getattr(self._per_thread, "store", None)
-        if store is None:
+        uses = getattr(self._per_thread, "uses", 0)
+        if store is None or uses >= RENEW_AFTER:
             store = ox.Store()
             store.extend(self.knowledge)
             self._per_thread.store = store
+            uses = 0
+        self._per_thread.uses = uses + 1
         return store
 
     def case_triples(self, facts: Facts, case: ox.NamedNode | None = None) -> list[ox.Triple]:
