@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 MILLION = 1_000_000
@@ -159,7 +160,7 @@ def targets(report: dict, add) -> None:
             + verdict(worst >= factor, f"worst {worst / factor:.2f}× the target")
             + " |"
         )
-    in_process = lookup_in_process_figures()
+    in_process = measured_apart("lookup-in-process-results.json")
     if in_process:
         p50 = in_process["p50_ms"]["lookup"]
         floor = in_process["p50_ms"]["floor: the rules planned over an empty store"]
@@ -173,7 +174,7 @@ def targets(report: dict, add) -> None:
             )
             + " |"
         )
-    batch = batch_figures()
+    batch = measured_apart("batch-results.json")
     if batch:
         add(
             f"| batch lookup ≥ 20× the per-case rate of `POST /api/lookup`, same cases, identical "
@@ -201,14 +202,14 @@ def targets(report: dict, add) -> None:
     add("")
 
 
-def batch_figures() -> dict | None:
-    """The batch lookup beside the API (bench/batch.py, bench/batch-results.json)."""
-    path = BENCH / "batch-results.json"
+def measured_apart(name: str) -> Any:
+    """The figures a benchmark run apart from run.py wrote to bench/``name``, if it has run."""
+    path = BENCH / name
     return json.loads(path.read_text()) if path.is_file() else None
 
 
 def batch_runs(add) -> None:
-    b = batch_figures()
+    b = measured_apart("batch-results.json")
     if not b:
         return
     add("## Batch lookup beside `POST /api/lookup` (bench/batch.py)\n")
@@ -453,10 +454,9 @@ def latency_cells(f: dict) -> str:
 
 def load_runs(add) -> None:
     """The runs of bench/load.py, from bench/load-results.json (measured apart from run.py)."""
-    path = BENCH / "load-results.json"
-    if not path.is_file():
+    runs = measured_apart("load-results.json")
+    if runs is None:
         return
-    runs = json.loads(path.read_text())
     add("## Load, fairness and memory bombs (bench/load.py)\n")
     add(
         "Each run against a server of its own on 127.0.0.1, the client sharing the 2 cores "
@@ -503,10 +503,9 @@ def load_runs(add) -> None:
 
 def memory_runs(add) -> None:
     """The runs of bench/memory.py, from bench/memory-results.json (measured apart)."""
-    path = BENCH / "memory-results.json"
-    if not path.is_file():
+    runs = measured_apart("memory-results.json")
+    if runs is None:
         return
-    runs = json.loads(path.read_text())
     add("## One copy of the data per process (bench/memory.py)\n")
     add(
         "Peak resident size (VmHWM) of `odr-kg serve`'s web process and of each of its "
@@ -532,14 +531,8 @@ def memory_runs(add) -> None:
     add("")
 
 
-def lookup_in_process_figures() -> dict | None:
-    """The lookup in process (bench/lookup_in_process.py, bench/lookup-in-process-results.json)."""
-    path = BENCH / "lookup-in-process-results.json"
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
 def lookup_in_process_runs(add) -> None:
-    run = lookup_in_process_figures()
+    run = measured_apart("lookup-in-process-results.json")
     if not run:
         return
     figures = run["p50_ms"]
@@ -567,10 +560,9 @@ def lookup_in_process_runs(add) -> None:
 
 def lookup_runs(add) -> None:
     """The run of bench/lookup.py, from bench/lookup-results.json (measured apart)."""
-    path = BENCH / "lookup-results.json"
-    if not path.is_file():
+    run = measured_apart("lookup-results.json")
+    if run is None:
         return
-    run = json.loads(path.read_text())
     figures = run["figures"]
     cached = figures["lookup, the same facts"]["ratio_to_health"]
     add("## `/api/lookup` against `/health` (bench/lookup.py)\n")
