@@ -217,7 +217,9 @@ SPEC: dict[str, Any] = {
                                         "description": "Date of confirmed receipt of the "
                                         "products (for Secure Payment: the day the buyer "
                                         "clicked Confirm: Order Received); the TDR's 30 days "
-                                        "and the Trade Assurance claim period run from it.",
+                                        "and the Trade Assurance claim period run from it. "
+                                        "Absent: the stages hold on each limit counted from "
+                                        "it, listed as conditions.",
                                     },
                                     "goodsReceivedOn": {
                                         "type": "string",
