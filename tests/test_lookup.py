@@ -116,9 +116,14 @@ def test_bad_facts_name_their_field(
 
 
 # What a rule may derive without citing a basis of its own: the answer's words (caveats and
-# reasons written out from what the other rules derived, with its basis) and which statements
-# the answer cites.
-WORDS_AND_CITATIONS = ("lookup:caveatText", "lookup:reasonWithClause", "lookup:cites")
+# reasons written out from what the other rules derived, with its basis), which statements
+# the answer cites, and which statement qualifies a finding (named in a caveat, not a basis).
+WORDS_AND_CITATIONS = (
+    "lookup:caveatText",
+    "lookup:reasonWithClause",
+    "lookup:cites",
+    "lookup:tension",
+)
 
 
 def test_the_rules_are_construct_queries_citing_their_basis() -> None:
