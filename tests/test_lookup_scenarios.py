@@ -167,7 +167,7 @@ def refused_field(
     return response.get_json()["error"]["field"]
 
 
-def form_fields(request: dict[str, Any]) -> dict[str, str]:
+def form_fields(request: dict[str, Any]) -> dict[str, Any]:
     fields = {
         key: value
         for key, value in request.items()
@@ -181,6 +181,8 @@ def form_fields(request: dict[str, Any]) -> dict[str, str]:
         fields["dissatisfiedWithDecision"] = "true"
     if "contractForumExclusive" in request:
         fields["contractForumExclusive"] = json_word(request["contractForumExclusive"])
+    if "notYet" in request:
+        fields["notYet"] = request["notYet"]  # one checkbox ticked per event
     return fields
 
 
@@ -208,6 +210,8 @@ def cli_arguments(request: dict[str, Any]) -> list[str]:
         arguments += ["--contract-forum-exclusive", json_word(request["contractForumExclusive"])]
     if request.get("dissatisfiedWithDecision"):
         arguments.append("--dissatisfied")
+    for event in request.get("notYet", []):
+        arguments += ["--not-yet", event]
     return arguments
 
 

@@ -138,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
     lookup.add_argument(
         "--opened-on", metavar="YYYY-MM-DD", help="date the dispute was opened (default: not yet)"
     )
+    lookup.add_argument(
+        "--not-yet",
+        metavar="EVENT",
+        action="append",
+        help="an event of the order that has not happened yet: confirmed-receipt or "
+        "goods-received (repeat for both); the limits counted from it have not started",
+    )
     lookup.add_argument("--as-of", metavar="YYYY-MM-DD", help="default: today")
     lookup.add_argument(
         "--dissatisfied", action="store_true", help="dissatisfied with the decision"
@@ -255,6 +262,7 @@ def run_lookup(args: argparse.Namespace) -> int:
         "receivedOn": args.received_on,
         "goodsReceivedOn": args.goods_received_on,
         "openedOn": args.opened_on,
+        "notYet": args.not_yet,
         "asOf": args.as_of,
         "dissatisfiedWithDecision": args.dissatisfied,
     }

@@ -48,6 +48,7 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 SCHEMA = "http://schema.org/"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS_DOMAIN = "http://www.w3.org/2000/01/rdf-schema#domain"
 
 
 @dataclass
@@ -144,6 +145,11 @@ class LookupEngine:
     def notation(self, iri: str) -> str | None:
         return self.first(iri, SKOS + "notation")
 
+    def case_property(self, event: str) -> str | None:
+        """The name of the case's property that dates ``event`` (``receivedOn``), if any."""
+        prop = self.first(event, odr_term("caseProperty", self.base))
+        return prop.rsplit("/", 1)[-1] if prop else None
+
     def _instances(self, class_name: str) -> list[str]:
         return self.instances(odr_term(class_name, self.base))
 
@@ -168,6 +174,18 @@ class LookupEngine:
                     c
                     for c in concepts
                     if set(self.iris(c, odr_term("roleOf", self.base))) & classes
+                ]
+            if key == "notYet":
+                # The events of the order a case dates (confirmed receipt, the goods' receipt),
+                # which may also not have happened yet.
+                order = odr_term("TransactionContract", self.base)
+                concepts = [
+                    c
+                    for c in concepts
+                    if any(
+                        order in self.iris(p, RDFS_DOMAIN)
+                        for p in self.iris(c, odr_term("caseProperty", self.base))
+                    )
                 ]
             vocabulary[key] = {
                 notation: concept
@@ -301,6 +319,10 @@ class LookupEngine:
             triples.append(ox.Triple(order, iri("goodsReceivedOn"), date(facts.goods_received_on)))
         if facts.opened_on is not None:
             triples.append(ox.Triple(case, iri("openedOn"), date(facts.opened_on)))
+        for event in facts.not_yet:
+            triples.append(
+                ox.Triple(order, iri("notYet"), ox.NamedNode(self.vocabulary["notYet"][event]))
+            )
         clause = node("forum-clause")
         triples += [
             ox.Triple(order, iri("forumClause"), clause),

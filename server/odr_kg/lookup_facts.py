@@ -29,6 +29,7 @@ ENUMERATED_FIELDS = {
     "channel": "Channel",
     "claim": "ClaimType",
     "contractForum": "ForumChoice",
+    "notYet": "TriggerEvent",
 }
 # The party roles a requester can have: those played by a party to the transaction.
 REQUESTER_ROLE_CLASSES = ("Buyer", "Seller")
@@ -51,6 +52,7 @@ REQUEST_KEYS = (
     "dissatisfiedWithDecision",
     "contractForum",
     "contractForumExclusive",
+    "notYet",
 )
 # The forum choices whose clause may be exclusive or not (the Chinese courts are open to a
 # buyer only without an exclusive foreign-court clause: CJO, "Can I sue a supplier in China").
@@ -131,6 +133,8 @@ class Facts:
     clause_forum: str | None = None
     # Whether the contract's foreign-court clause is exclusive; None: not known.
     contract_forum_exclusive: bool | None = None
+    # The events of the order that have not happened yet (notations), in the vocabulary's order.
+    not_yet: tuple[str, ...] = ()
 
 
 class FactsReader:
@@ -186,6 +190,8 @@ class FactsReader:
         received_on = read(parse_date, request.get("receivedOn"), "receivedOn")
         goods_received_on = read(parse_date, request.get("goodsReceivedOn"), "goodsReceivedOn")
         opened_on = read(parse_date, request.get("openedOn"), "openedOn")
+        given = {"receivedOn": received_on, "goodsReceivedOn": goods_received_on}
+        not_yet = read(self._not_yet, request.get("notYet"), given, "notYet", "{}")
         as_of = read(parse_date, request.get("asOf"), "asOf") or today or dt.date.today()
         if values["role"] and values["claim"]:
             read(self._check_claimant, values["role"], values["claim"])
@@ -214,6 +220,7 @@ class FactsReader:
             opened_on=opened_on,
             goods_received_on=goods_received_on,
             contract_forum_exclusive=exclusive,
+            not_yet=not_yet or (),
         )
 
     def claims_of_role(self, role: str) -> list[str]:
@@ -234,6 +241,33 @@ class FactsReader:
                 "listed",
                 allowed,
             )
+
+    def _not_yet(
+        self, value: Any, given: Mapping[str, dt.date | None], name: str, field: str
+    ) -> tuple[str, ...]:
+        """The events of the order that have not happened yet, as notations: each one of the
+        vocabulary's, none twice, none whose date is given too (``field`` names a date's field,
+        ``{}`` filled with its key: ``receivedOn`` in JSON, ``odr:receivedOn`` in a case graph)."""
+        if value is None:
+            return ()
+        allowed = self.vocabulary["notYet"]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise LookupInputError(name, "must be a list of events", allowed)
+        for item in value:
+            if item not in allowed:
+                raise LookupInputError(name, f"unknown event {quoted(item)}", allowed)
+        if len(set(value)) != len(value):
+            raise LookupInputError(name, "names an event twice", allowed)
+        for item in value:
+            key = self.engine.case_property(allowed[item])
+            if given.get(key) is not None:
+                raise LookupInputError(
+                    name,
+                    f"says {item!r} has not happened yet, but {field.format(key)} dates it: "
+                    "give one or the other",
+                    allowed,
+                )
+        return tuple(notation for notation in allowed if notation in value)
 
     def _enumerated(self, request: Mapping[str, Any], key: str) -> str:
         allowed = self.vocabulary[key]
@@ -291,6 +325,7 @@ class FactsReader:
         order = _only(case_graph, case, odr.transaction)
         paid = guarantee = None
         received_on = goods_received_on = None
+        not_yet: tuple[str, ...] = ()
         contract_forum = "unknown"
         clause_forum = None
         exclusive = None
@@ -305,6 +340,15 @@ class FactsReader:
             goods_received_on = parse_date(
                 str(goods) if goods is not None else None, "odr:goodsReceivedOn"
             )
+            events = sorted(case_graph.objects(order, odr.notYet), key=str)
+            if events:
+                by_iri = {iri: notation for notation, iri in self.vocabulary["notYet"].items()}
+                not_yet = self._not_yet(
+                    [by_iri.get(str(event), str(event)) for event in events],
+                    {"receivedOn": received_on, "goodsReceivedOn": goods_received_on},
+                    "odr:notYet",
+                    "odr:{}",
+                )
             clause = _only(case_graph, order, odr.forumClause)
             if clause is not None and _only(case_graph, clause, odr.forumChoice) is not None:
                 contract_forum = concept(odr.forumChoice, "contractForum", clause)
@@ -347,6 +391,7 @@ class FactsReader:
             goods_received_on=goods_received_on,
             clause_forum=clause_forum,
             contract_forum_exclusive=exclusive,
+            not_yet=not_yet,
         )
 
 

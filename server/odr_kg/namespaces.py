@@ -115,6 +115,7 @@ class ODR(DefinedNamespace):
     handlesClaim: URIRef
     excludesClaim: URIRef
     inTensionWith: URIRef
+    notYet: URIRef
     inVersion: URIRef
     legalBasis: URIRef
     memberLocation: URIRef

@@ -15,6 +15,8 @@ bp = Blueprint("lookup", __name__)
 
 # The page's own parameters, beside the form's fields.
 PAGE_KEYS = ("lang",)
+# The fields given once per value (a group of checkboxes), read as the JSON request's list.
+LIST_FIELDS = ("notYet",)
 # The form's fields: the JSON request's keys, an amount of money as two fields.
 MONEY_KEYS = ("paid", "guarantee")
 FORM_FIELDS = tuple(
@@ -34,6 +36,7 @@ TEXT = {
         "receivedOn": "Date of confirmed receipt",
         "goodsReceivedOn": "Date the goods were received",
         "openedOn": "Date the dispute was opened (empty: not yet opened)",
+        "notYet": "Not happened yet (the time limits counted from it have not started)",
         "asOf": "As of (default today)",
         "dissatisfied": "I am dissatisfied with Alibaba's decision",
         "contractForum": "Dispute clause of the contract",
@@ -112,6 +115,7 @@ TEXT = {
         "currency": "币种",
         "receivedOn": "确认收货日期",
         "goodsReceivedOn": "收到货物日期",
+        "notYet": "尚未发生（自其起算的期限尚未开始）",
         "openedOn": "纠纷发起日期（留空：尚未发起）",
         "asOf": "查询日期（默认今天）",
         "dissatisfied": "我对阿里巴巴的决定不满",
@@ -191,6 +195,7 @@ TEXT = {
             "openedOn": "请输入不晚于查询日期的日期（年-月-日）",
             "asOf": "请输入日期（年-月-日）",
             "dissatisfiedWithDecision": "请选择是或否",
+            "notYet": "请只勾选确认收货或收到货物，且不要同时填写所勾选事件的日期",
         },
     },
 }
@@ -210,7 +215,8 @@ def request_of_form(args: MultiDict[str, str]) -> dict[str, Any]:
     given twice is refused; a parameter that is no field is passed on, to be refused by name
     as the JSON request's unknown keys are (a misspelt date must not be ignored unseen)."""
     for key in args:
-        if len(args.getlist(key)) > 1:
+        # A group of checkboxes (the events not happened yet) gives one value per box ticked.
+        if key not in LIST_FIELDS and len(args.getlist(key)) > 1:
             raise LookupInputError(key, "is given more than once; give it once")
     lookup_request: dict[str, Any] = {
         key: args.get(key) or None for key in ("role", "channel", "claim", "contractForum")
@@ -229,6 +235,8 @@ def request_of_form(args: MultiDict[str, str]) -> dict[str, Any]:
             }
     for name in ("receivedOn", "goodsReceivedOn", "openedOn", "asOf"):
         lookup_request[name] = args.get(name) or None
+    for name in LIST_FIELDS:
+        lookup_request[name] = [value for value in args.getlist(name) if value] or None
     # "true" and "false" are the form's yes and no; anything else is passed on to be refused.
     exclusive = args.get("contractForumExclusive") or None
     if exclusive is not None:
@@ -272,7 +280,8 @@ def _page(answer: dict[str, Any] | None, error: LookupInputError | None = None) 
     """The form, filled in from the query, with the answer, or with what to fix (422)."""
     lang = request_language(request)
     engine = get_engine()
-    values = {key: request.args.get(key, "") for key in FORM_FIELDS}
+    values: dict[str, Any] = {key: request.args.get(key, "") for key in FORM_FIELDS}
+    values.update({key: request.args.getlist(key) for key in LIST_FIELDS})
     field_errors: dict[str, str] = {}
     for one in error.errors if error is not None else ():
         key = INPUT_OF_FIELD.get(one.field, one.field)
@@ -281,7 +290,11 @@ def _page(answer: dict[str, Any] | None, error: LookupInputError | None = None) 
         # fix in its own words, keeping the allowed values.
         wording = TEXT[lang].get("fieldErrors", {})
         field_errors.setdefault(key, wording.get(key, one.message) + allowed)
-    query = {key: value for key, value in request.args.items() if value}
+    query = {
+        key: [value for value in request.args.getlist(key) if value]
+        for key in request.args
+        if any(request.args.getlist(key))
+    }
     return render_template(
         "lookup.html",
         lang=lang,

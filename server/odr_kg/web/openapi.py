@@ -228,6 +228,18 @@ SPEC: dict[str, Any] = {
                                         "Assurance protection runs 30 days from it. Absent: "
                                         "that limit is not dated.",
                                     },
+                                    "notYet": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "string",
+                                            "enum": ["confirmed-receipt", "goods-received"],
+                                        },
+                                        "uniqueItems": True,
+                                        "description": "Events of the order that have not "
+                                        "happened yet: the limits counted from them have not "
+                                        "started (not dated, not conditions). Not with the "
+                                        "event's own date (receivedOn, goodsReceivedOn).",
+                                    },
                                     "openedOn": {
                                         "type": "string",
                                         "format": "date",
