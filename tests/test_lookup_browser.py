@@ -69,15 +69,19 @@ def test_every_field_error_is_shown_at_its_field(browser: Browser, served_url: s
         page.get_by_label("Claim").select_option("non-payment")
         page.locator("#openedOn").fill("2026-12-01")
         page.locator("#asOf").fill("2026-11-27")
+        # Receipt both dated and said not to have happened yet.
+        page.locator("#receivedOn").fill("2026-11-01")
+        page.get_by_label("confirmed receipt of the products").check()
         page.get_by_role("button", name="Look up").click()
         page.wait_for_selector("#errors")
-        for field in ("claim", "openedOn"):
+        for field in ("claim", "openedOn", "notYet"):
             control = page.locator(f"#{field}")
             assert control.get_attribute("aria-invalid") == "true"
             described = control.get_attribute("aria-describedby")
             assert described and page.locator(f"#{described}").inner_text().strip()
         summary = page.locator("#errors").inner_text()
         assert "Claim" in summary and "Date the dispute was opened" in summary
+        assert "Not happened yet" in summary
         assert page.locator("#role").get_attribute("aria-invalid") is None
     finally:
         context.close()
