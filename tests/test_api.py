@@ -415,3 +415,27 @@ def test_a_form_field_given_twice_is_refused(client: FlaskClient) -> None:
     response = client.get(f"/lookup.json?{query}")
     assert response.status_code == 422
     assert response.get_json()["error"]["field"] == "role"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("put", "/api/lookup", 405),
+        ("delete", "/api/vocabulary", 405),
+        ("get", "/api/no-such-thing", 404),
+        ("get", "/api/vocabulary?" + "q" * 9000, 414),
+    ],
+)
+def test_the_api_refuses_in_json_also_before_any_view(
+    client: FlaskClient, method: str, path: str, status: int
+) -> None:
+    # Refused in routing or before it (a method not allowed, an unknown address, an over-long
+    # URL): an API client still gets the API's JSON error, saying what to do.
+    response = getattr(client, method)(path)
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    error = response.get_json()["error"]
+    assert error["status"] == status and error["message"]
+    if status == 405:
+        assert "Allow" in response.headers
+        assert all(m in error["message"] for m in response.headers["Allow"].split(", "))

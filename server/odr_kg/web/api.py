@@ -140,12 +140,19 @@ def refused(error: Exception) -> tuple[Response, int]:
     429 over the client's fair share, 502/503 when a worker could not answer. Each error says
     its status (Werkzeug's as ``code``), and what to fix in ``to_json`` where it says more
     than its message."""
+    headers: list[tuple[str, str]] = []
     if isinstance(error, HTTPException):
         status, body = error.code or 400, {"message": error.description}
+        allowed = getattr(error, "valid_methods", None)
+        if allowed:
+            body["message"] = f"{error.description} Use {', '.join(sorted(allowed))}."
+        # Werkzeug's own headers (Allow on a 405), not its HTML content type.
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     else:
         status = error.status
         body = error.to_json() if hasattr(error, "to_json") else {"message": str(error)}
     response = jsonify(error={"status": status, **body})
+    response.headers.extend(headers)
     if getattr(error, "retry_after", None) is not None:
         response.headers["Retry-After"] = str(error.retry_after)
     return response, status

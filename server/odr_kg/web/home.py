@@ -7,6 +7,7 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from odr_kg.store import GRAPH_NAMES
+from odr_kg.web.api import refused
 from odr_kg.web.extension import get_store
 from odr_kg.web.negotiation import negotiate
 from odr_kg.workbench import example_queries
@@ -67,9 +68,12 @@ def health() -> Response:
 
 
 @bp.app_errorhandler(HTTPException)
-def error_page(error: HTTPException) -> HTTPException | tuple[str, int]:
-    """A browser gets the error in the site's layout; an API client or a SPARQL client gets
-    the answer it always had."""
+def error_page(error: HTTPException) -> HTTPException | tuple[str | Response, int]:
+    """A browser gets the error in the site's layout; an API client gets it as JSON, like every
+    other refusal of the API (also where no view of the API was reached: a method not allowed,
+    an unknown address, an over-long URL); a SPARQL client gets the answer it always had."""
+    if request.path.startswith("/api/") and error.code is not None:
+        return refused(error)
     wants_page = (
         negotiate(["text/plain", "application/json", "text/html"], default="text/plain")
         == "text/html"
