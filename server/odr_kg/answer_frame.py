@@ -40,6 +40,9 @@ TRUE = ("true", "1")
 NAMED, BLANK, LITERAL = 0, 1, 2
 Node = tuple[Any, ...]
 NOTHING: tuple[Node, ...] = ()
+# What the frame reads a property for: following it forwards, backwards (``^``), selecting the
+# nodes given it (``having``).
+FORWARD, BACKWARD, HAVING = 1, 2, 4
 # A reading of the frame: the value of one key for a node of one case.
 Reader = Callable[["CaseGraph", str], Any]
 
@@ -118,16 +121,23 @@ class Framing:
         self._shapes: dict[str, Reader] = {}
         self._basis_entry = self._object(frame.shapes["basis"])
         self._answer = self._object(frame.answer)
-        # The knowledge graph's statements of those properties, as plain terms.
-        self.known: dict[str, dict[str, list[Node]]] = {}
-        for subject, predicates in engine._index.items():
-            kept = {
-                predicate: [native(term) for term in objects]
-                for predicate, objects in predicates.items()
-                if predicate in self.forward_properties
-            }
-            if kept:
-                self.known[subject] = kept
+        # What the frame reads each property for (FORWARD, BACKWARD, HAVING): statements of
+        # other properties the rules derived are not kept.
+        self.roles: dict[str, int] = {}
+        for properties, role in (
+            (self.forward_properties, FORWARD),
+            (self.backward_properties, BACKWARD),
+            (self.having_properties, HAVING),
+        ):
+            for iri in properties:
+                self.roles[iri] = self.roles.get(iri, 0) | role
+        # The knowledge graph's statements of the properties followed forwards, as plain terms.
+        self.known: dict[tuple[str, str], list[Node]] = {
+            (subject, predicate): [native(term) for term in objects]
+            for subject, predicates in engine._index.items()
+            for predicate, objects in predicates.items()
+            if predicate in self.forward_properties
+        }
 
     def answer(self, derived: Iterable[ox.Triple], case: str, lang: str) -> dict[str, Any]:
         """The JSON answer for ``case`` in ``lang``, framed from what the rules ``derived``."""
@@ -402,43 +412,35 @@ class CaseGraph:
         self.known = framing.known
         self.lang = lang
         about = framing.about
-        forward_properties = framing.forward_properties
-        backward_properties = framing.backward_properties
-        having_properties = framing.having_properties
-        kept = forward_properties | backward_properties | having_properties
+        roles = framing.roles
         subject_of: dict[str, str] = {}
-        rows: list[tuple[str, str, Node]] = []
+        rows: list[tuple[str, str, Node, int]] = []
         for triple in derived:
             predicate = triple.predicate.value
             if predicate == about:
                 subject_of[triple.subject.value] = triple.object.value
-            if predicate in kept:
-                rows.append((triple.subject.value, predicate, native(triple.object)))
-        forward: dict[str, dict[str, list[Node]]] = {}
-        backward: dict[str, dict[str, list[Node]]] = {}
+            role = roles.get(predicate)
+            if role:
+                rows.append((triple.subject.value, predicate, native(triple.object), role))
+        forward: dict[tuple[str, str], list[Node]] = {}
+        backward: dict[tuple[str, str], list[Node]] = {}
         having: dict[str, dict[str, None]] = {}
-        for s, p, o in rows:
+        for s, p, o, role in rows:
             subject = subject_of.get(s, s)
-            if p in forward_properties:
-                by_property = forward.get(subject)
-                if by_property is None:
-                    by_property = forward[subject] = {}
-                objects = by_property.get(p)
+            if role & FORWARD:
+                objects = forward.get((subject, p))
                 if objects is None:
-                    by_property[p] = [o]
+                    forward[(subject, p)] = [o]
                 elif o not in objects:
                     objects.append(o)
-            if p in backward_properties:
-                by_property = backward.get(o[0])
-                if by_property is None:
-                    by_property = backward[o[0]] = {}
-                subjects = by_property.get(p)
+            if role & BACKWARD:
+                subjects = backward.get((o[0], p))
                 named = (subject, NAMED)
                 if subjects is None:
-                    by_property[p] = [named]
+                    backward[(o[0], p)] = [named]
                 elif named not in subjects:
                     subjects.append(named)
-            if p in having_properties:
+            if role & HAVING:
                 having.setdefault(p, {})[subject] = None
         self.forward = forward
         self.backward = backward
@@ -447,10 +449,9 @@ class CaseGraph:
 
     def values(self, node: str, predicate: str) -> Sequence[Node]:
         """The values of ``predicate`` for ``node``: derived first, then known."""
-        derived = self.forward.get(node)
-        found = derived.get(predicate) if derived is not None else None
-        by_property = self.known.get(node)
-        known = by_property.get(predicate, NOTHING) if by_property is not None else NOTHING
+        key = (node, predicate)
+        found = self.forward.get(key)
+        known = self.known.get(key, NOTHING)
         if found:
             return found + [o for o in known if o not in found] if known else found
         return known
@@ -460,8 +461,7 @@ class CaseGraph:
 
     def subjects(self, predicate: str, node: str) -> Sequence[Node]:
         """The nodes the rules gave ``predicate`` with the value ``node``."""
-        by_property = self.backward.get(node)
-        return by_property.get(predicate, NOTHING) if by_property is not None else NOTHING
+        return self.backward.get((node, predicate), NOTHING)
 
     def texts(self, values: Sequence[Node], strict: bool, every: bool) -> list[str]:
         """The literals of ``values`` in the answer's language (else, unless ``strict``, in
