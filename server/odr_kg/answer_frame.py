@@ -210,6 +210,8 @@ class Framing:
     def _read_or_default(self, field: Mapping[str, Any]) -> Reader:
         read = self._read(field)
         default = field.get("default")
+        if default is None and "unless" not in field:
+            return read
         unless = self._path(field["unless"]) if "unless" in field else None
 
         def read_or_default(graph: CaseGraph, node: str) -> Any:
@@ -244,16 +246,38 @@ class Framing:
 
             return text
         convert = READERS.get(kind)
+        first = self._first_value(field["path"], follow)
 
         def read(graph: CaseGraph, node: str) -> Any:
-            values = follow(graph, node)
-            if not values:
+            value = first(graph, node)
+            if value is None:
                 return None
             if convert is None:
                 raise KeyError(kind)
-            return convert(graph, values[0])
+            return convert(graph, value)
 
         return read
+
+    def _first_value(
+        self, path: Sequence[str], follow: Callable[[CaseGraph, str], Sequence[Node]]
+    ) -> Callable[[CaseGraph, str], Node | None]:
+        """The reader of the first value at the end of ``path`` (``follow``'s first): of one
+        step forwards, the first derived value, else the first known one."""
+        if len(path) != 1 or path[0].startswith("^"):
+
+            def first_followed(graph: CaseGraph, node: str) -> Node | None:
+                values = follow(graph, node)
+                return values[0] if values else None
+
+            return first_followed
+        iri = self.frame.iri(path[0])
+
+        def first_value(graph: CaseGraph, node: str) -> Node | None:
+            key = (node, iri)
+            found = graph.forward.get(key) or graph.known.get(key)
+            return found[0] if found else None
+
+        return first_value
 
     def _path(self, path: Sequence[str]) -> Callable[[CaseGraph, str], Sequence[Node]]:
         """The reader of the values at the end of ``path`` from a node, in order, each once."""
