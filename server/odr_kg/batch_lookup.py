@@ -39,11 +39,12 @@ from odr_kg.validation import (
 )
 
 # Cases whose case graphs share the store at once: each rule runs once per chunk, and the memory
-# of a run stays bounded whatever the corpus. Rules 10 and 50 still cost more a case in larger
-# chunks (the engine, which keeps no statistics, may match a pattern against every case of the
-# chunk); 100 and 200 were the fastest of 50, 100, 200, 400 and 1,000 measured (see
-# bench/NOTES.md).
-CHUNK_SIZE = 200
+# of a run stays bounded whatever the corpus. Some rules cost more a case in larger chunks (the
+# engine, which keeps no statistics, may match a pattern against every case of the chunk): with
+# rule 77's second branch, which lists a case's findings before it is joined on the case, a case
+# cost 32 ms of rules in chunks of 200 (18 of them rule 77's) and 13 in chunks of 50 (25 was no
+# faster; planning each rule once a chunk costs about 0.5 ms a case at 50).
+CHUNK_SIZE = 50
 DATASET_FORMATS = {".trig": ox.RdfFormat.TRIG, ".nq": ox.RdfFormat.N_QUADS}
 # A file of one case graph larger than this is not read (the API takes 1 MiB; a case graph is a
 # few kilobytes, and the parser's own limit on one term is 16 MiB).

@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--chunk",
         type=_at_least_one,
         metavar="N",
-        help="cases reasoned over together (default 200)",
+        help="cases reasoned over together (default 50)",
     )
     batch.add_argument(
         "--workers",

@@ -25,7 +25,7 @@ import pyoxigraph as ox
 import rdflib
 
 from odr_kg import resources
-from odr_kg.answer_frame import AnswerFrame, CaseGraph, Framer
+from odr_kg.answer_frame import AnswerFrame
 from odr_kg.lookup_facts import (
     ENUMERATED_FIELDS,
     REQUESTER_ROLE_CLASSES,
@@ -110,11 +110,9 @@ class LookupEngine:
                 if quad.object not in objects:
                     objects.append(quad.object)
         self._instances_of: dict[str, list[str]] = {}
-        # Each statement's legal basis in each language, as the framer writes it (of the
-        # knowledge graph alone, so kept for the engine's life).
-        self.basis_cache: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.rules = load_rules(store.base)
         self.frame = AnswerFrame(store.base)
+        self.framing = self.frame.compile(self)
         self._name = self.frame.iri("lookup:name")
         self.prefixes = {**store.prefixes, "lookup": self.frame.prefixes["lookup"]}
         self.vocabulary = self._vocabulary()
@@ -215,7 +213,7 @@ class LookupEngine:
 
     def answer(self, derived: Iterable[ox.Triple], case: str, lang: str = "en") -> dict[str, Any]:
         """The JSON answer for ``case``, framed from what the rules ``derived`` for it."""
-        return Framer(self, CaseGraph(self, derived), lang).answer(case)
+        return self.framing.answer(derived, case, lang)
 
     def _run_rules(self, case_triples: list[ox.Triple]) -> list[ox.Triple]:
         """The statements the rules derive from ``case_triples`` and the knowledge graph.
