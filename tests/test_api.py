@@ -439,3 +439,28 @@ def test_the_api_refuses_in_json_also_before_any_view(
     if status == 405:
         assert "Allow" in response.headers
         assert all(m in error["message"] for m in response.headers["Allow"].split(", "))
+
+
+@pytest.mark.parametrize(
+    ("event", "shown"),
+    [
+        ('"confirmed-receipt"', '"confirmed-receipt"'),  # a literal, not the trigger's IRI
+        ("<file:///etc/passwd>", "<file:///etc/passwd>"),
+    ],
+)
+def test_a_case_graph_names_an_event_not_yet_by_its_iri(
+    client: FlaskClient, event: str, shown: str
+) -> None:
+    case = (
+        "@prefix odr: <https://w3id.org/odr-kg/def/> .\n"
+        "<urn:c> a odr:Case ; odr:channel <https://w3id.org/odr-kg/id/channel/trade-assurance> ;"
+        " odr:claimType <https://w3id.org/odr-kg/id/claim/quality> ;"
+        " odr:complainant [ a odr:Buyer ] ;"
+        f" odr:transaction [ a odr:TransactionContract ; odr:notYet {event} ] .\n"
+    )
+    response = client.post("/api/lookup?asOf=2026-11-27", data=case, content_type="text/turtle")
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["field"] == "odr:notYet"
+    assert shown[:20] in error["message"]
+    assert error["allowed"] == ["confirmed-receipt", "goods-received"]

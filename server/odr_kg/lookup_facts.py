@@ -343,8 +343,14 @@ class FactsReader:
             events = sorted(case_graph.objects(order, odr.notYet), key=str)
             if events:
                 by_iri = {iri: notation for notation, iri in self.vocabulary["notYet"].items()}
+                # An event is the trigger's IRI: a literal naming it (its notation) is not.
                 not_yet = self._not_yet(
-                    [by_iri.get(str(event), str(event)) for event in events],
+                    [
+                        by_iri.get(str(event), f"<{event}>")
+                        if isinstance(event, rdflib.URIRef)
+                        else f'"{event}"'
+                        for event in events
+                    ],
                     {"receivedOn": received_on, "goodsReceivedOn": goods_received_on},
                     "odr:notYet",
                     "odr:{}",
