@@ -96,10 +96,6 @@ class AnswerFrame:
             iri = self._iris[name] = self.prefixes[prefix] + local
         return iri
 
-    def compile(self, engine: LookupEngine) -> Framing:
-        """The readers of this frame over the knowledge graph of ``engine``."""
-        return Framing(self, engine)
-
 
 class Framing:
     """The frame of one engine made into readers: :meth:`answer` frames one case's answer."""
@@ -108,11 +104,10 @@ class Framing:
         self.frame = frame
         self.engine = engine
         self.about = frame.iri("lookup:about")
-        # The properties the frame follows forwards, backwards (``^``) and selects by
-        # (``having``): only statements of these are kept of what the rules derived.
-        self.forward_properties: set[str] = set()
-        self.backward_properties: set[str] = set()
-        self.having_properties: set[str] = set()
+        # What the frame reads each property for (FORWARD, BACKWARD: ``^``, HAVING: selected
+        # by), filled in as the readers are made: statements of other properties the rules
+        # derived are not kept.
+        self.roles: dict[str, int] = {}
         # Of the knowledge graph alone, so kept for the engine's life: each statement's legal
         # basis in each language as (its key, its entry), and names of the knowledge graph's
         # resources in each language.
@@ -121,22 +116,12 @@ class Framing:
         self._shapes: dict[str, Reader] = {}
         self._basis_entry = self._object(frame.shapes["basis"])
         self._answer = self._object(frame.answer)
-        # What the frame reads each property for (FORWARD, BACKWARD, HAVING): statements of
-        # other properties the rules derived are not kept.
-        self.roles: dict[str, int] = {}
-        for properties, role in (
-            (self.forward_properties, FORWARD),
-            (self.backward_properties, BACKWARD),
-            (self.having_properties, HAVING),
-        ):
-            for iri in properties:
-                self.roles[iri] = self.roles.get(iri, 0) | role
         # The knowledge graph's statements of the properties followed forwards, as plain terms.
         self.known: dict[tuple[str, str], list[Node]] = {
             (subject, predicate): [native(term) for term in objects]
             for subject, predicates in engine._index.items()
             for predicate, objects in predicates.items()
-            if predicate in self.forward_properties
+            if self.roles.get(predicate, 0) & FORWARD
         }
 
     def answer(self, derived: Iterable[ox.Triple], case: str, lang: str) -> dict[str, Any]:
@@ -287,7 +272,7 @@ class Framing:
         for step in path:
             backward = step.startswith("^")
             iri = self.frame.iri(step[1:] if backward else step)
-            (self.backward_properties if backward else self.forward_properties).add(iri)
+            self.roles[iri] = self.roles.get(iri, 0) | (BACKWARD if backward else FORWARD)
             steps.append((backward, iri))
         if len(steps) == 1:
             backward, iri = steps[0]
@@ -347,7 +332,7 @@ class Framing:
 
         else:
             having = self.frame.iri(select["having"])
-            self.having_properties.add(having)
+            self.roles[having] = self.roles.get(having, 0) | HAVING
 
             def found(graph: CaseGraph, node: str) -> list[str]:
                 return list(graph.having.get(having, NOTHING))

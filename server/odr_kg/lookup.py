@@ -25,7 +25,7 @@ import pyoxigraph as ox
 import rdflib
 
 from odr_kg import resources
-from odr_kg.answer_frame import AnswerFrame
+from odr_kg.answer_frame import AnswerFrame, Framing
 from odr_kg.lookup_facts import (
     ENUMERATED_FIELDS,
     REQUESTER_ROLE_CLASSES,
@@ -112,7 +112,7 @@ class LookupEngine:
         self._instances_of: dict[str, list[str]] = {}
         self.rules = load_rules(store.base)
         self.frame = AnswerFrame(store.base)
-        self.framing = self.frame.compile(self)
+        self.framing = Framing(self.frame, self)
         self._name = self.frame.iri("lookup:name")
         self.prefixes = {**store.prefixes, "lookup": self.frame.prefixes["lookup"]}
         self.vocabulary = self._vocabulary()

@@ -134,12 +134,12 @@ def validate() -> Response:
 @bp.errorhandler(LimitError)
 @bp.errorhandler(WorkerError)
 @bp.errorhandler(JobFailedError)
-@bp.errorhandler(HTTPException)
 def refused(error: Exception) -> tuple[Response, int]:
     """Bad input as JSON: 400 malformed, 413 too large, 415 wrong type, 422 unacceptable facts,
-    429 over the client's fair share, 502/503 when a worker could not answer. Each error says
-    its status (Werkzeug's as ``code``), and what to fix in ``to_json`` where it says more
-    than its message."""
+    429 over the client's fair share, 502/503 when a worker could not answer. An HTTP error
+    reaches it through the site's handler (``home.error_page``), also where no view matched.
+    Each error says its status (Werkzeug's as ``code``), and what to fix in ``to_json`` where
+    it says more than its message."""
     headers: list[tuple[str, str]] = []
     if isinstance(error, HTTPException):
         status, body = error.code or 400, {"message": error.description}

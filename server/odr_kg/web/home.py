@@ -7,7 +7,7 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from odr_kg.store import GRAPH_NAMES
-from odr_kg.web.api import refused
+from odr_kg.web import api
 from odr_kg.web.extension import get_store
 from odr_kg.web.negotiation import negotiate
 from odr_kg.workbench import example_queries
@@ -72,13 +72,14 @@ def error_page(error: HTTPException) -> HTTPException | tuple[str | Response, in
     """A browser gets the error in the site's layout; an API client gets it as JSON, like every
     other refusal of the API (also where no view of the API was reached: a method not allowed,
     an unknown address, an over-long URL); a SPARQL client gets the answer it always had."""
-    if request.path.startswith("/api/") and error.code is not None:
-        return refused(error)
+    # By the address: a method not allowed or an unknown address matches no view of the API.
+    if request.path.startswith(f"{api.bp.url_prefix}/"):
+        return api.refused(error)
     wants_page = (
         negotiate(["text/plain", "application/json", "text/html"], default="text/plain")
         == "text/html"
     )
-    if not wants_page or request.path.startswith("/api/") or error.code is None:
+    if not wants_page:
         return error
     page = render_template(
         "error.html", code=error.code, name=error.name, description=error.description
