@@ -271,9 +271,9 @@ def loads(report: dict, add) -> None:
     for row in apart:
         add(
             f"\n¹ Measured apart by `bench/million.py` on {row['measured']['date']}, load "
-            f"average {row['measured']['load']} at its start (the machine shared with other "
-            "work: the CPU seconds, all threads of the loading process, say more than the "
-            "wall clock then)."
+            f"average {row['measured']['load']} at its start. CPU s counts all threads of "
+            "the loading process: on a machine shared with other work it says more than the "
+            "wall clock."
         )
     if any(row.get("lenient") for row in report["load"]):
         add(
