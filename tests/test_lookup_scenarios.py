@@ -436,6 +436,7 @@ FOREIGN_COURT_CASE = """@prefix odr: <https://w3id.org/odr-kg/def/> .
     odr:objection [ a odr:Objection ] ;
     odr:transaction [ a odr:TransactionContract ;
         odr:receivedOn "2026-11-20"^^<http://www.w3.org/2001/XMLSchema#date> ;
+        odr:goodsReceivedOn "2026-11-20"^^<http://www.w3.org/2001/XMLSchema#date> ;
         odr:amountPaid [ a <http://schema.org/MonetaryAmount> ; <http://schema.org/value> 100.0 ;
             <http://schema.org/currency> "USD" ] ;
         odr:forumClause [ a odr:ForumClause ;
