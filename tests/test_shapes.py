@@ -6,7 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
+import rdflib
+import rdflib.collection
+from rdflib.namespace import SH
 
+from odr_kg import resources
+from odr_kg.lookup import LookupEngine
 from odr_kg.store import KnowledgeStore
 from odr_kg.validation import (
     ShapesValidator,
@@ -99,3 +104,16 @@ def _jsonld():
     import pyoxigraph
 
     return pyoxigraph.RdfFormat.JSON_LD
+
+
+def test_not_yet_allows_the_events_the_lookup_takes(store: KnowledgeStore) -> None:
+    # The shape lists the events in sh:in; the lookup reads them from the knowledge graph (the
+    # triggers whose case property belongs to the order). The two lists must not drift apart.
+    shapes = rdflib.Graph()
+    for entry in resources.shapes_files():
+        shapes.parse(data=resources.read_data_text(entry, store.base), format="turtle")
+    shape = rdflib.URIRef(SHAPES + "TransactionContractNotYetShape")
+    (members,) = list(shapes.objects(shape, SH["in"]))
+    allowed = {str(item) for item in rdflib.collection.Collection(shapes, members)}
+    assert allowed == set(LookupEngine(store).vocabulary["notYet"].values())
+    assert len(allowed) == 2
