@@ -29,6 +29,7 @@ run: $(RUN_STAMP) $(EDITOR_BUNDLE)
 
 test: $(TEST_STAMP) $(EDITOR_BUNDLE) debian-packages
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV_PYTHON) -m pytest -q
 
 $(VENV_PYTHON):

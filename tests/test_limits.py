@@ -202,7 +202,9 @@ def test_query_time_over_the_budget_is_429() -> None:
     "query",
     [
         # Twenty values of 1 MiB each (a doubling chain of CONCAT), and one of 16 MiB.
-        "SELECT ?v WHERE { VALUES ?n { " + " ".join(map(str, range(20))) + " } "
+        "SELECT ?v WHERE { VALUES ?n { "
+        + " ".join(map(str, range(20)))
+        + " } "
         + "BIND(CONCAT(STR(?n), '-') AS ?v0) "
         + " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(19))
         + " BIND(?v19 AS ?v) }",
@@ -296,9 +298,15 @@ def test_a_healthy_query_answers_while_five_pathological_ones_run(
     start_server: Callable[..., str],
 ) -> None:
     url = start_server(
-        "--query-workers", "6", "--client-concurrency", "8", "--client-query-seconds", "600",
+        "--query-workers",
+        "6",
+        "--client-concurrency",
+        "8",
+        "--client-query-seconds",
+        "600",
         # Workers still starting on a busy machine would leave the five waiting: not the point.
-        "--max-waiting", "8",
+        "--max-waiting",
+        "8",
     )
 
     def get(query: str, timeout: str | None = None) -> tuple[int, bytes]:

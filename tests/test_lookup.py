@@ -135,9 +135,7 @@ def test_the_rules_are_construct_queries_citing_their_basis() -> None:
         template = text.split("CONSTRUCT", 1)[1].split("WHERE", 1)[0]
         if "lookup:basedOn" not in template:
             derived = set(re.findall(r"lookup:\w+", template))
-            assert derived and all(
-                term.startswith(WORDS_AND_CITATIONS) for term in derived
-            ), name
+            assert derived and all(term.startswith(WORDS_AND_CITATIONS) for term in derived), name
 
 
 def test_the_knowledge_graph_rules_run_once_and_derive_the_basis_and_the_names(

@@ -130,8 +130,7 @@ class ResourceDescription:
         for triple in self.outgoing:
             by_predicate.setdefault(triple.predicate.value, []).append(triple.object)
         groups = {
-            notation: PropertyGroup(notation, labels)
-            for notation, labels, _ in vocabulary.groups
+            notation: PropertyGroup(notation, labels) for notation, labels, _ in vocabulary.groups
         }
         placed = sorted(by_predicate, key=lambda p: (vocabulary.group_of(p)[1], p))
         for predicate in placed:

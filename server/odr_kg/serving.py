@@ -110,6 +110,7 @@ def _run_master(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"odr-kg: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
         return EXIT_USAGE
+
     def announce() -> None:
         print(f"odr-kg: serving on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
 

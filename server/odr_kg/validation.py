@@ -135,9 +135,7 @@ def parse_case(data: bytes | str, rdf_format: ox.RdfFormat, source: str) -> rdfl
     return case_graph(parse_case_triples(data, rdf_format, source))
 
 
-def parse_case_triples(
-    data: bytes | str, rdf_format: ox.RdfFormat, source: str
-) -> list[ox.Triple]:
+def parse_case_triples(data: bytes | str, rdf_format: ox.RdfFormat, source: str) -> list[ox.Triple]:
     """The triples of a case graph read from ``data`` alone (the graphs of a dataset merged);
     :class:`UnreadableCaseError` with the parser's message and line."""
     if rdf_format == ox.RdfFormat.JSON_LD:
@@ -170,8 +168,7 @@ def _check_json_ld(data: bytes | str, source: str) -> None:
     if terms > MAX_JSON_LD_CONTEXT_TERMS:
         raise UnreadableCaseError(
             source,
-            f"the JSON-LD contexts define {terms} terms; the limit is "
-            f"{MAX_JSON_LD_CONTEXT_TERMS}",
+            f"the JSON-LD contexts define {terms} terms; the limit is {MAX_JSON_LD_CONTEXT_TERMS}",
         )
 
 

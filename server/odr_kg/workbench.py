@@ -127,7 +127,9 @@ def bar_chart(table: ResultTable) -> BarChart | None:
         label_at = 1 - value_at
         cells = [(row[label_at], row[value_at]) for row in table.rows]
         if all(
-            label is not None and label.number is None and value is not None
+            label is not None
+            and label.number is None
+            and value is not None
             and value.number is not None
             for label, value in cells
         ):

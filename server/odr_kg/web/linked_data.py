@@ -64,9 +64,7 @@ def not_acceptable(media_types: list[str]) -> None:
 @bp.get("/def<any('.ttl', '.jsonld', '.nt'):suffix>")
 @bp.get("/<any(id, eli, def, shapes):folder>/<path:rest>")
 def resource(folder: str = "def", rest: str = "", suffix: str = "") -> Response | str:
-    path, media_type = resource_path_and_media_type(
-        f"{folder}/{rest}" if rest else folder + suffix
-    )
+    path, media_type = resource_path_and_media_type(f"{folder}/{rest}" if rest else folder + suffix)
     if media_type is None:
         not_acceptable([HTML, *RESOURCE_FORMATS])
     store = get_store()
