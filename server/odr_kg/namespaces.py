@@ -81,6 +81,7 @@ class ODR(DefinedNamespace):
     channel: URIRef
     claimType: URIRef
     claimedBy: URIRef
+    claimsNotHappened: URIRef
     compulsoryPowers: URIRef
     condition: URIRef
     deadlineFor: URIRef
