@@ -32,8 +32,10 @@ def test_the_form_is_filled_submitted_and_answered(
         page.get_by_label("Claim").select_option("quality")
         page.locator("#paidAmount").fill("12000")
         page.locator("#guaranteeAmount").fill("5000")
-        # Confirmed receipt dated within the 30 days: else the stages hold on that limit.
+        # Confirmed receipt and the goods' receipt dated within the 30 days: else the stages
+        # hold on those limits.
         page.locator("#receivedOn").fill("2026-11-10")
+        page.locator("#goodsReceivedOn").fill("2026-11-10")
         page.locator("#asOf").fill("2026-11-27")
         page.get_by_label("I am dissatisfied with Alibaba's decision").check()
         page.get_by_label("Dispute clause of the contract").select_option("none")
