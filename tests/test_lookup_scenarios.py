@@ -286,11 +286,27 @@ def basis_lists(value: Any) -> list[list[dict[str, Any]]]:
     return []
 
 
+def conditions_of(value: Any) -> list[dict[str, Any]]:
+    """Every condition anywhere in an answer."""
+    if isinstance(value, dict):
+        own = value.get("conditions") if isinstance(value.get("conditions"), list) else []
+        return own + [
+            c for key, item in value.items() if key != "conditions" for c in conditions_of(item)
+        ]
+    if isinstance(value, list):
+        return [c for item in value for c in conditions_of(item)]
+    return []
+
+
 def check(answer: dict[str, Any], expected: dict[str, Any], lang: str) -> None:
     # Nothing is stated without a source: every basis names a public source and its confidence.
     for basis in legal_bases(answer):
         assert basis["source"].startswith(("http://", "https://")), basis
         assert basis["confidence"] in ("high", "medium", "low"), basis
+    # Every condition an answer names has its own legal basis (a reader sees it beside the
+    # condition, not only in the item's).
+    for condition in conditions_of(answer):
+        assert condition["legalBasis"], condition["iri"]
     # Each basis once: an item two statements share a source with lists that source once.
     for item in basis_lists(answer):
         pairs = [(b["document"], b["article"], b["source"]) for b in item]
