@@ -80,6 +80,29 @@ _STATUS = {
     "not say whether or how it runs for this dispute (e.g. enforcing a decision in a seller's "
     "favour, or on a Secure Payment order).",
 }
+_BASIS = {
+    "type": "object",
+    "properties": {
+        "iri": {"type": "string", "description": "The article, or the statement, cited."},
+        "document": {"type": ["string", "null"], "description": "The rule document, if any."},
+        "article": {"type": ["string", "null"]},
+        "source": {"type": "string", "description": "The public source that states it."},
+        "confidence": {"type": "string", "enum": ["high", "medium", "low"]},
+    },
+}
+_CONDITION = {
+    "type": "object",
+    "required": ["iri", "label", "legalBasis"],
+    "properties": {
+        "iri": {"type": "string"},
+        "label": {"type": "string", "description": "The condition in the answer's language."},
+        "legalBasis": {
+            "type": "array",
+            "items": _BASIS,
+            "description": "The sources (and articles) that state the condition; never empty.",
+        },
+    },
+}
 _DECISION = {
     "type": "object",
     "properties": {
@@ -96,7 +119,7 @@ _DECISION = {
         "reason": {"type": ["string", "null"]},
         "conditions": {
             "type": "array",
-            "items": {"type": "object"},
+            "items": _CONDITION,
             "description": "Where the status is conditional: the conditions it holds on (the "
             "decision's own, and on an offline order that the Transaction Dispute Rules reach it).",
         },
@@ -106,7 +129,7 @@ _DECISION = {
             "description": "What the sources leave unstated about the remedy's decision "
             "family (which claim types it covers).",
         },
-        "legalBasis": {"type": "array", "items": {"type": "object"}},
+        "legalBasis": {"type": "array", "items": _BASIS},
     },
 }
 _DEADLINE = {
@@ -128,7 +151,7 @@ _DEADLINE = {
             "description": "Why the step is not reached: the dispute is out of time, so its "
             "steps do not run (date, passed and reached are then null).",
         },
-        "legalBasis": {"type": "array", "items": {"type": "object"}},
+        "legalBasis": {"type": "array", "items": _BASIS},
     },
 }
 _ANSWER = {
@@ -144,9 +167,9 @@ _ANSWER = {
                     "applies": {"type": "boolean"},
                     "status": _STATUS,
                     "reason": {"type": "string"},
-                    "conditions": {"type": "array", "items": {"type": "object"}},
+                    "conditions": {"type": "array", "items": _CONDITION},
                     "exception": {"type": ["string", "null"]},
-                    "legalBasis": {"type": "array", "items": {"type": "object"}},
+                    "legalBasis": {"type": "array", "items": _BASIS},
                     "deadlines": {"type": "array", "items": _DEADLINE},
                     "provisions": {"type": "array", "items": {"type": "object"}},
                     "notStated": {"type": "array", "items": {"type": "string"}},
