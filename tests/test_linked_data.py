@@ -134,7 +134,7 @@ def test_void_description(client: FlaskClient) -> None:
 
 def test_ontology_documentation_page_is_generated_from_the_ontology(client: FlaskClient) -> None:
     page = client.get("/def", headers={"Accept": "text/html"}).get_data(as_text=True)
-    assert "45 classes, 138 properties" in page
+    assert "45 classes, 139 properties" in page
     assert 'id="lookup/applies"' in page
     assert 'id="AdvanceRefund"' in page
     assert "先行退款" in page

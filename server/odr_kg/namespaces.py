@@ -82,6 +82,7 @@ class ODR(DefinedNamespace):
     claimType: URIRef
     claimedBy: URIRef
     claimsNotHappened: URIRef
+    silentBefore: URIRef
     compulsoryPowers: URIRef
     condition: URIRef
     deadlineFor: URIRef
