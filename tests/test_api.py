@@ -418,6 +418,36 @@ def test_a_form_field_given_twice_is_refused(client: FlaskClient) -> None:
 
 
 @pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        # In the URL asOf is read beside a case graph only: with a JSON body it went unread.
+        ({"asOf": "2020-01-01"}, "asOf"),
+        ({"asOf": "not-a-date"}, "asOf"),
+        # The answer came in English without a word.
+        ({"lang": "fr"}, "lang"),
+        ({"lang": "zh-CN"}, "lang"),
+        ({"lang": ""}, "lang"),
+    ],
+)
+def test_a_query_parameter_the_lookup_would_not_honour_is_refused_by_name(
+    client: FlaskClient, query: dict[str, str], field: str
+) -> None:
+    response = client.post("/api/lookup", json=REQUEST, query_string=query)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["field"] == field and error["message"]
+
+
+def test_an_over_long_url_is_told_to_use_post_only_where_the_address_takes_it(
+    client: FlaskClient,
+) -> None:
+    form = client.get("/lookup", query_string={"role": "x" * 9000})
+    assert form.status_code == 414 and "POST" not in form.get_data(as_text=True)
+    sparql = client.get("/sparql", query_string={"query": "#" + "x" * 9000})
+    assert sparql.status_code == 414 and "by POST" in sparql.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
     ("method", "path", "status"),
     [
         ("put", "/api/lookup", 405),

@@ -11,7 +11,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, UnsupportedMediaType
 from odr_kg.jobs import CaseBounds, JobFailedError, ParseJob, ValidateJob
 from odr_kg.limits import LimitError, check_json_depth, load_json
 from odr_kg.lookup import LookupEngine
-from odr_kg.lookup_facts import Facts, LookupInputError, parse_date
+from odr_kg.lookup_facts import Facts, LookupInputError, parse_date, quoted
 from odr_kg.lookup_service import LookupService
 from odr_kg.validation import CASE_MEDIA_TYPES, UnreadableCaseError
 from odr_kg.web.extension import get_workers
@@ -55,6 +55,16 @@ def request_language(req: Request) -> str:
     return req.accept_languages.best_match(LANGUAGES, default="en") or "en"
 
 
+def check_language(req: Request) -> None:
+    """Refuse (422) a ``?lang=`` that names no language we have: an API client would get the
+    answer in another without a word. (The pages fall back to English instead.)"""
+    lang = req.args.get("lang")
+    if lang is not None and lang not in LANGUAGES:
+        raise LookupInputError(
+            "lang", f"{quoted(lang)} is not a language of the answers", LANGUAGES
+        )
+
+
 def answer_response(engine: LookupEngine, facts: Facts, answer_format: str) -> Response:
     """The answer to ``facts`` by ``engine`` (from :func:`get_engine`) in ``answer_format``,
     ``json`` or ``turtle``, in the request's language."""
@@ -78,6 +88,11 @@ def facts_of_request(req: Request, engine: LookupEngine) -> Facts:
             data = load_json(body, config["MAX_JSON_DEPTH"], config["MAX_JSON_NUMBER_LENGTH"])
         except (UnicodeDecodeError, ValueError) as error:
             raise BadRequest(f"malformed JSON: {error}") from error
+        if "asOf" in req.args:
+            # Read beside a case graph only: ignored here, it would go without a word.
+            raise LookupInputError(
+                "asOf", "is read from the URL only beside a case graph; give asOf in the JSON body"
+            )
         return engine.facts_from_json(data)
     if req.mimetype in CASE_MEDIA_TYPES:
         case = read_case(ParseJob, body, req.mimetype)
@@ -103,6 +118,7 @@ def read_case(job_class: type[ParseJob], body: bytes, media_type: str, **job: ob
 
 @bp.post("/lookup")
 def lookup() -> Response:
+    check_language(request)
     engine = get_engine()
     facts = facts_of_request(request, engine)
     return answer_response(engine, facts, preferred_answer_format(request))
@@ -110,6 +126,7 @@ def lookup() -> Response:
 
 @bp.get("/vocabulary")
 def vocabulary() -> Response:
+    check_language(request)
     return jsonify(get_engine().vocabulary_json(request_language(request)))
 
 

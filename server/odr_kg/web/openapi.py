@@ -195,6 +195,8 @@ _LANG = {
     "name": "lang",
     "in": "query",
     "required": False,
+    "description": "The answer's language; another value is refused (422). Absent: the best "
+    "of Accept-Language.",
     "schema": {"type": "string", "enum": ["en", "zh"]},
 }
 _ERRORS = {status: _ERROR for status in ("400", "413", "415", "422")}
@@ -217,6 +219,8 @@ SPEC: dict[str, Any] = {
                         "name": "asOf",
                         "in": "query",
                         "required": False,
+                        "description": "The as-of date of a case graph (Turtle, JSON-LD); with a "
+                        "JSON body, give asOf in the body (in the URL it is refused, 422).",
                         "schema": {"type": "string", "format": "date"},
                     },
                 ],

@@ -106,9 +106,15 @@ def check_request() -> None:
     url_length = len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", ""))
     limit = current_app.config["MAX_URL_LENGTH"]
     if url_length > limit:
-        raise RequestURITooLarge(
-            f"the URL is {url_length} characters long; the limit is {limit}. "
+        # Routing has run: POST is named only where the address takes it (not the form).
+        rule = request.url_rule
+        advice = (
             "Send a long query by POST."
+            if rule is not None and "POST" in (rule.methods or ())
+            else "Shorten it."
+        )
+        raise RequestURITooLarge(
+            f"the URL is {url_length} characters long; the limit is {limit}. {advice}"
         )
     length, most = request.content_length, current_app.config["MAX_CONTENT_LENGTH"]
     if length is not None and most is not None and length > most:
