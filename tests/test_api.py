@@ -438,6 +438,24 @@ def test_a_query_parameter_the_lookup_would_not_honour_is_refused_by_name(
     assert error["field"] == field and error["message"]
 
 
+@pytest.mark.parametrize(
+    ("fixture", "words"),
+    [
+        # Read on the transaction only: on the case it went unread, with a 200.
+        ("not-yet-on-the-case.ttl", "odr:transaction only"),
+        ("not-yet-and-dated.ttl", "odr:receivedOn dates it"),
+    ],
+)
+def test_a_case_graph_with_not_yet_out_of_place_is_refused(
+    client: FlaskClient, fixture: str, words: str
+) -> None:
+    turtle = (ROOT / "tests" / "cases" / "invalid" / fixture).read_text(encoding="utf-8")
+    response = client.post("/api/lookup?asOf=2026-11-27", data=turtle, content_type="text/turtle")
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["field"] == "odr:notYet" and words in error["message"]
+
+
 def test_an_over_long_url_is_told_to_use_post_only_where_the_address_takes_it(
     client: FlaskClient,
 ) -> None:

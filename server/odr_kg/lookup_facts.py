@@ -323,6 +323,11 @@ class FactsReader:
                 "odr:complainant", "must be one odr:Buyer or odr:Seller", self.vocabulary["role"]
             )
         order = _only(case_graph, case, odr.transaction)
+        if any(subject != order for subject in case_graph.subjects(odr.notYet)):
+            # Read on the transaction only: given elsewhere it would go unread without a word.
+            raise LookupInputError(
+                "odr:notYet", "is read on the case's odr:transaction only: give it there"
+            )
         paid = guarantee = None
         received_on = goods_received_on = None
         not_yet: tuple[str, ...] = ()
