@@ -229,6 +229,22 @@ def test_a_case_that_cannot_be_read_gets_an_error_line(
     assert "1 cases answered, 3 could not be read" in capsys.readouterr().err
 
 
+def test_a_case_with_not_yet_off_its_transaction_gets_an_error_line(
+    corpus: Path, tmp_path: Path
+) -> None:
+    # The batch reads a case from its statements, not from an rdflib graph: the same refusal.
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    for name in ("not-yet-on-the-case.ttl", "not-yet-and-dated.ttl"):
+        fixture = ROOT / "tests" / "cases" / "invalid" / name
+        (folder / name).write_bytes(fixture.read_bytes())
+    out = tmp_path / "answers.jsonl"
+    assert main(["lookup", "--batch", str(folder), "--as-of", AS_OF, "--out", str(out)]) == 1
+    dated, on_the_case = lines_of(out)
+    assert dated["error"]["field"] == on_the_case["error"]["field"] == "odr:notYet"
+    assert "odr:transaction only" in on_the_case["error"]["message"]
+
+
 def test_into_store_lets_sparql_ask_over_the_findings(corpus: Path, tmp_path: Path) -> None:
     store_path = str(tmp_path / "store")
     files = corpus / "files"

@@ -225,10 +225,15 @@ class CaseStatements:
         objects = self._by_subject.get(key)
         return _to_rdflib(objects[0]) if objects else None
 
-    def subjects(self, predicate: rdflib.URIRef, obj: rdflib.URIRef) -> Iterable[rdflib.term.Node]:
+    def subjects(
+        self, predicate: rdflib.URIRef, obj: rdflib.URIRef | None = None
+    ) -> Iterable[rdflib.term.Node]:
+        """The subjects with ``predicate``, to ``obj`` (an IRI) if given, else to any object."""
         found: list[rdflib.term.Node] = []
         for subject, p, o in self._triples:
-            if p.value == str(predicate) and isinstance(o, ox.NamedNode) and o.value == str(obj):
+            if p.value != str(predicate):
+                continue
+            if obj is None or (isinstance(o, ox.NamedNode) and o.value == str(obj)):
                 node = _to_rdflib(subject)
                 if node not in found:
                     found.append(node)
